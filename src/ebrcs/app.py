@@ -1,0 +1,35 @@
+"""The FastAPI application: routers of every domain on one runtime."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from ebrcs import __version__
+from ebrcs.config import Settings, get_settings
+from ebrcs.errors import install_error_handlers
+from ebrcs.runtime import Runtime
+from ebrcs.system.views import router as system_router
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application; the runtime starts with the app's lifespan."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.runtime = Runtime.start(settings)
+        try:
+            yield
+        finally:
+            app.state.runtime.close()
+
+    app = FastAPI(title="EBRCS", version=__version__, lifespan=lifespan)
+    install_error_handlers(app)
+    app.include_router(system_router)
+    return app

@@ -1,0 +1,1 @@
+"""Checkout sessions, the live cart and the frame pipeline."""

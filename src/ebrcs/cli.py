@@ -1,0 +1,24 @@
+"""The ``ebrcs`` command line: each domain contributes its own command group."""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+
+from ebrcs.auth.cli import app as users_app
+from ebrcs.db.cli import app as db_app
+from ebrcs.server import serve
+
+app = typer.Typer(help="Embedding-based retail checkout system.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.command("serve")(serve)
+
+
+def main() -> None:
+    """Entry point of the ``ebrcs`` console script."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    app()

@@ -1,0 +1,97 @@
+"""Settings: the one place every default lives (environment prefix ``EBRCS_``)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+JWT_SECRET_FILE = "jwt_secret"
+
+
+class Settings(BaseSettings):
+    """Runtime configuration read from the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="EBRCS_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Path("./var")
+    database_url: str | None = None
+    jwt_secret: str | None = None
+    jwt_algorithm: str = "HS256"
+    access_token_minutes: int = Field(default=60, ge=1, le=24 * 60)
+
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_seconds: int = Field(default=300, ge=1)
+    login_block_seconds: int = Field(default=300, ge=1)
+
+    embedder: str = "mobilenet_v2"
+    device: str = "auto"
+    dino_model: str | None = None
+    clip_model: str | None = None
+
+    index_kind: str = "flat"
+    match_threshold: float = Field(default=0.5, ge=-1.0, le=1.0)
+    match_margin: float = Field(default=0.0, ge=0.0, le=2.0)
+    top_k: int = Field(default=5, ge=1, le=100)
+
+    max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    max_image_pixels: int = Field(default=40_000_000, ge=1)
+    max_frame_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    max_video_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
+    max_images_per_product: int = Field(default=3, ge=1)
+    max_cart_quantity: int = Field(default=999, ge=1)
+    max_product_price: Decimal = Decimal("1000000")
+
+    session_ttl_minutes: int = Field(default=30, ge=1)
+    learn_from_corrections: bool = False
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The SQLAlchemy URL: the configured one, or an SQLite file in the data dir."""
+        url = self.database_url or f"sqlite:///{(self.data_dir / 'ebrcs.db').resolve()}"
+        if url.startswith("postgresql://"):
+            return "postgresql+psycopg://" + url.removeprefix("postgresql://")
+        if url.startswith("postgres://"):
+            return "postgresql+psycopg://" + url.removeprefix("postgres://")
+        return url
+
+    @property
+    def images_dir(self) -> Path:
+        """Where product photos are stored."""
+        return self.data_dir / "images"
+
+    @property
+    def index_dir(self) -> Path:
+        """Where index snapshots are stored."""
+        return self.data_dir / "index"
+
+    def resolved_jwt_secret(self) -> str:
+        """The JWT secret: configured, or generated once and kept in the data dir."""
+        if self.jwt_secret:
+            return self.jwt_secret
+        path = self.data_dir / JWT_SECRET_FILE
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f"{JWT_SECRET_FILE}.{secrets.token_hex(8)}.tmp")
+            tmp.write_text(secrets.token_urlsafe(48))
+            tmp.chmod(0o600)
+            # link() never overwrites: concurrent first starts all end up with one secret.
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, path)
+            tmp.unlink()
+        return path.read_text().strip()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

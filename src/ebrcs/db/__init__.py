@@ -1,0 +1,1 @@
+"""Database engine, base classes and migrations."""

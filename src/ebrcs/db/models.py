@@ -1,0 +1,21 @@
+"""Every table, imported in one place so metadata and migrations see them all."""
+
+from ebrcs.auth.models import LoginThrottle, User
+from ebrcs.catalog.models import IdCounter, Product, ProductImage
+from ebrcs.checkout.models import BillingItem, CheckoutSession, RecognitionEvent
+from ebrcs.db.base import Base
+from ebrcs.orders.models import Order, OrderItem
+
+__all__ = [
+    "Base",
+    "BillingItem",
+    "CheckoutSession",
+    "IdCounter",
+    "LoginThrottle",
+    "Order",
+    "OrderItem",
+    "Product",
+    "ProductImage",
+    "RecognitionEvent",
+    "User",
+]

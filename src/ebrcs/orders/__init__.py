@@ -1,0 +1,1 @@
+"""Confirmed orders, order history and the admin dashboard figures."""

@@ -1,0 +1,133 @@
+"""Shared fixtures: every database test runs on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from ebrcs.app import create_app
+from ebrcs.config import Settings
+from ebrcs.db import migrate
+from ebrcs.db.engine import make_engine
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+POSTGRES_ADMIN_DSN = os.environ.get(
+    "EBRCS_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
+)
+DATASET_DIR = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "grocery-store"
+
+
+def _postgres_reachable() -> str | None:
+    """None when PostgreSQL answers, else why not."""
+    try:
+        with psycopg.connect(POSTGRES_ADMIN_DSN, connect_timeout=3):
+            return None
+    except psycopg.Error as error:
+        return f"PostgreSQL at {POSTGRES_ADMIN_DSN} is unreachable: {error}"
+
+
+def require_postgres() -> None:
+    """Skip (outside CI) or fail (in CI) when PostgreSQL is missing."""
+    reason = _postgres_reachable()
+    if reason is None:
+        return
+    if IN_CI:
+        pytest.fail(f"CI=true needs PostgreSQL: {reason}")
+    pytest.skip(reason)
+
+
+def require_dataset() -> Path:
+    """The Grocery Store dataset folder; skip (outside CI) or fail (in CI) when absent."""
+    if (DATASET_DIR / "classes.csv").exists():
+        return DATASET_DIR
+    reason = f"the grocery-store dataset is not at {DATASET_DIR}"
+    if IN_CI:
+        pytest.fail(f"CI=true needs the dataset: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def dataset_dir() -> Path:
+    """Path of the Grocery Store dataset."""
+    return require_dataset()
+
+
+def _admin_execute(statement: str) -> None:
+    with psycopg.connect(POSTGRES_ADMIN_DSN, autocommit=True) as connection:
+        connection.execute(statement)
+
+
+def _postgres_url(database: str) -> str:
+    base = POSTGRES_ADMIN_DSN.rsplit("/", 1)[0]
+    return f"{base}/{database}".replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str]:
+    """A migrated PostgreSQL database that per-test databases are copied from."""
+    require_postgres()
+    name = f"ebrcs_tmpl_{uuid.uuid4().hex[:10]}"
+    _admin_execute(f'CREATE DATABASE "{name}"')
+    migrate.upgrade(_postgres_url(name))
+    yield name
+    _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated database of each backend."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'ebrcs.db'}"
+        migrate.upgrade(url)
+        yield url
+        return
+    template = request.getfixturevalue("postgres_template")
+    name = f"ebrcs_t_{uuid.uuid4().hex[:12]}"
+    _admin_execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    yield _postgres_url(name)
+    _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def backend(database_url: str) -> str:
+    """``sqlite`` or ``postgresql``."""
+    return "sqlite" if database_url.startswith("sqlite") else "postgresql"
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    """Settings for one test: its own data dir and database."""
+    return Settings(
+        data_dir=tmp_path / "var",
+        database_url=database_url,
+        jwt_secret="test-secret-" + uuid.uuid4().hex,
+    )
+
+
+@pytest.fixture
+def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
+    """A session factory on the test database."""
+    engine = make_engine(database_url.replace("postgresql://", "postgresql+psycopg://"))
+    yield sessionmaker(engine, expire_on_commit=False)
+    engine.dispose()
+
+
+@pytest.fixture
+def db(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """One session on the test database."""
+    with sessions() as session:
+        yield session
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    """A test client of a fully started app."""
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
