@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
@@ -13,6 +14,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from ebrcs.app import create_app
+from ebrcs.auth import service as users
+from ebrcs.auth import tokens
+from ebrcs.auth.models import Role
 from ebrcs.config import Settings
 from ebrcs.db import migrate
 from ebrcs.db.engine import make_engine
@@ -131,3 +135,42 @@ def client(settings: Settings) -> Iterator[TestClient]:
     """A test client of a fully started app."""
     with TestClient(create_app(settings)) as test_client:
         yield test_client
+
+
+@dataclass(frozen=True)
+class Account:
+    """A user created for a test, with a valid bearer token."""
+
+    user_id: uuid.UUID
+    username: str
+    password: str
+    role: Role
+    headers: dict[str, str]
+
+
+@pytest.fixture
+def make_account(client: TestClient, settings: Settings) -> Callable[..., Account]:
+    """Create accounts in the app's database: ``make_account(Role.ADMIN)``."""
+
+    def _make(role: Role = Role.USER, username: str | None = None) -> Account:
+        username = username or f"{role.value}_{uuid.uuid4().hex[:8]}"
+        password = "correct-horse-" + uuid.uuid4().hex[:6]
+        with client.app.state.runtime.sessions() as session:
+            user = users.create(db=session, username=username, password=password, role=role)
+            token = tokens.issue(user, settings).token
+        headers = {"Authorization": f"Bearer {token}"}
+        return Account(user.id, username, password, role, headers)
+
+    return _make
+
+
+@pytest.fixture
+def admin(make_account: Callable[..., Account]) -> Account:
+    """An admin account."""
+    return make_account(Role.ADMIN)
+
+
+@pytest.fixture
+def shopper(make_account: Callable[..., Account]) -> Account:
+    """A shopper (role ``user``) account."""
+    return make_account(Role.USER)

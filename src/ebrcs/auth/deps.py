@@ -1,0 +1,44 @@
+"""Auth dependencies: every route states who may call it through one of these."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+from fastapi.security import OAuth2PasswordBearer
+
+from ebrcs.auth import tokens
+from ebrcs.auth.models import Role, User
+from ebrcs.deps import DbSession, SettingsDep
+from ebrcs.errors import Forbidden, NotAuthenticated
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/login", auto_error=False)
+
+
+def load_active_user(token: str | None, *, db: DbSession, settings: SettingsDep) -> User:
+    """The active user a bearer token belongs to; NotAuthenticated otherwise."""
+    if not token:
+        raise NotAuthenticated("not authenticated")
+    claims = tokens.verify(token, settings)
+    user = db.get(User, claims.user_id)
+    if user is None or not user.is_active:
+        raise NotAuthenticated("invalid or expired token")
+    return user
+
+
+def current_user(
+    db: DbSession, settings: SettingsDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> User:
+    """The logged-in caller (401 without a valid token)."""
+    return load_active_user(token, db=db, settings=settings)
+
+
+def require_admin(user: Annotated[User, Depends(current_user)]) -> User:
+    """The logged-in caller, who must be an admin (403 otherwise)."""
+    if user.role != Role.ADMIN:
+        raise Forbidden("admin role required")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+AdminUser = Annotated[User, Depends(require_admin)]
