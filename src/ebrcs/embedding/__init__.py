@@ -1,0 +1,1 @@
+"""Image embedders: turning product photos and crops into L2-normalised vectors."""

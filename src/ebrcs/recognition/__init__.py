@@ -1,0 +1,1 @@
+"""Turning image embeddings into product matches: scoring, voting and rejection."""
