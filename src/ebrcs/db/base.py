@@ -53,7 +53,7 @@ def string_enum(enum_type: type[enum.StrEnum], name: str) -> Enum:
         native_enum=False,
         create_constraint=True,
         values_callable=lambda members: [member.value for member in members],
-        length=max(len(member.value) for member in enum_type),
+        length=20,
     )
 
 
