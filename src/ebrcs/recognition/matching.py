@@ -1,0 +1,37 @@
+"""Turning the nearest stored vectors into ranked products, and deciding when to trust the best."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+
+from ebrcs.recognition.types import Hit, ProductMatch
+
+
+def rank_products(hits: Iterable[Hit], *, limit: int | None = None) -> list[ProductMatch]:
+    """Rank the products behind ``hits`` by their best hit's score, best first.
+
+    A product photographed several times appears once, scored by its closest photo, so a
+    product is not favoured for having more photos. Ties keep the order hits came in.
+    """
+    best: dict[uuid.UUID, float] = {}
+    for hit in hits:
+        if hit.score > best.get(hit.product_id, -float("inf")):
+            best[hit.product_id] = hit.score
+    ranked = sorted(best.items(), key=lambda item: item[1], reverse=True)
+    return [ProductMatch(product_id, score) for product_id, score in ranked[:limit]]
+
+
+def accept(
+    matches: Sequence[ProductMatch], *, threshold: float, margin: float
+) -> ProductMatch | None:
+    """The best match when it is close enough and clearly ahead of the next product, else None.
+
+    ``threshold`` bounds the best score; ``margin`` is how far the best must lead the
+    runner-up, which separates right from wrong matches far better than the score alone.
+    """
+    if not matches or matches[0].score < threshold:
+        return None
+    if len(matches) > 1 and matches[0].score - matches[1].score < margin:
+        return None
+    return matches[0]
