@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1)
     login_window_seconds: int = Field(default=300, ge=1)
     login_block_seconds: int = Field(default=300, ge=1)
+    login_max_failures_per_address: int = Field(default=20, ge=1)
+    websocket_auth_timeout_seconds: float = Field(default=10.0, gt=0)
 
     embedder: str = "mobilenet_v2"
     device: str = "auto"
