@@ -21,6 +21,7 @@ class Runtime:
     def start(cls, settings: Settings) -> Runtime:
         """Build the runtime for a server process."""
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.resolved_jwt_secret()  # created on first start, kept in the data dir
         return cls(settings=settings, sessions=session_factory(settings))
 
     def close(self) -> None:
