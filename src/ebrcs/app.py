@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from ebrcs import __version__
+from ebrcs.auth.views import router as auth_router
 from ebrcs.config import Settings, get_settings
 from ebrcs.errors import install_error_handlers
 from ebrcs.runtime import Runtime
@@ -32,4 +33,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="EBRCS", version=__version__, lifespan=lifespan)
     install_error_handlers(app)
     app.include_router(system_router)
+    app.include_router(auth_router)
     return app

@@ -7,12 +7,14 @@ import logging
 import typer
 
 from ebrcs.auth.cli import app as users_app
+from ebrcs.auth.cli import demo_users
 from ebrcs.db.cli import app as db_app
 from ebrcs.server import serve
 
 app = typer.Typer(help="Embedding-based retail checkout system.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+app.command("demo-users")(demo_users)
 app.command("serve")(serve)
 
 

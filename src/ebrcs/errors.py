@@ -57,6 +57,10 @@ class TooManyRequests(DomainError):
 
     status_code = 429
 
+    def __init__(self, message: str, *, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
 
 def install_error_handlers(app: FastAPI) -> None:
     """Translate every ``DomainError`` into a JSON error with its status code."""
@@ -64,6 +68,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain_error(_request: Request, error: DomainError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if error.status_code == 401 else None
+        if isinstance(error, TooManyRequests):
+            headers = {"Retry-After": str(error.retry_after_seconds)}
         return JSONResponse(
             status_code=error.status_code, content={"detail": error.message}, headers=headers
         )

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from ebrcs.auth.startup import warn_if_no_admin
 from ebrcs.config import Settings
 from ebrcs.db.engine import session_factory
 
@@ -22,7 +23,9 @@ class Runtime:
         """Build the runtime for a server process."""
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         settings.resolved_jwt_secret()  # created on first start, kept in the data dir
-        return cls(settings=settings, sessions=session_factory(settings))
+        sessions = session_factory(settings)
+        warn_if_no_admin(sessions)
+        return cls(settings=settings, sessions=sessions)
 
     def close(self) -> None:
         """Release what the runtime holds."""

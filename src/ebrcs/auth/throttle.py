@@ -1,0 +1,124 @@
+"""Login throttling kept in the database, so that every server process counts the same failures.
+
+Each login attempt is counted under two keys: the username tried and the client address.
+``login_max_failures`` failures of one username (``login_max_failures_per_address`` from one
+address) within ``login_window_seconds`` block that key for ``login_block_seconds``. Unknown
+usernames are counted exactly like existing ones, so a 429 says nothing about whether an
+account exists.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from ebrcs.auth.models import LoginThrottle
+from ebrcs.config import Settings
+from ebrcs.db.base import utcnow
+from ebrcs.errors import TooManyRequests
+
+log = logging.getLogger(__name__)
+
+USERNAME_KEY_PREFIX = "username:"
+ADDRESS_KEY_PREFIX = "address:"
+# Keys must fit LoginThrottle.key; longer usernames cannot exist anyway.
+_MAX_KEY_PART = 150
+
+
+@dataclass(frozen=True)
+class ThrottleKey:
+    """One counter a login attempt is charged to, and how many failures it tolerates."""
+
+    key: str
+    max_failures: int
+
+
+def keys_for(*, username: str, client_address: str, settings: Settings) -> list[ThrottleKey]:
+    """The username counter and the client address counter of one login attempt."""
+    return [
+        ThrottleKey(
+            USERNAME_KEY_PREFIX + username.lower()[:_MAX_KEY_PART], settings.login_max_failures
+        ),
+        ThrottleKey(
+            ADDRESS_KEY_PREFIX + client_address[:_MAX_KEY_PART],
+            settings.login_max_failures_per_address,
+        ),
+    ]
+
+
+def check(*, db: Session, keys: list[ThrottleKey]) -> None:
+    """Raise TooManyRequests (with the seconds to wait) if any of the keys is blocked now."""
+    now = utcnow()
+    blocked_until = db.scalar(
+        select(func.max(LoginThrottle.blocked_until)).where(
+            LoginThrottle.key.in_([key.key for key in keys]), LoginThrottle.blocked_until > now
+        )
+    )
+    if blocked_until is not None:
+        wait = max(1, math.ceil((blocked_until - now).total_seconds()))
+        raise TooManyRequests("too many failed logins; try again later", retry_after_seconds=wait)
+
+
+def record_failure(*, db: Session, keys: list[ThrottleKey], settings: Settings) -> None:
+    """Count one failed login under every key, blocking those over their limit; commit."""
+    now = utcnow()
+    window = timedelta(seconds=settings.login_window_seconds)
+    _purge_stale(db=db, now=now, window=window)
+    for key in keys:
+        row = _locked_row(db=db, key=key.key, now=now)
+        window_over = row.window_started_at + window <= now
+        block_over = row.blocked_until is not None and row.blocked_until <= now
+        if window_over or block_over:
+            row.failures, row.window_started_at, row.blocked_until = 0, now, None
+        row.failures += 1
+        if row.failures >= key.max_failures and row.blocked_until is None:
+            row.blocked_until = now + timedelta(seconds=settings.login_block_seconds)
+            # The username part is not logged: people type passwords into that field.
+            kind = "username" if key.key.startswith(USERNAME_KEY_PREFIX) else key.key
+            log.warning(
+                "login blocked for %s seconds after %d failures (%s)",
+                settings.login_block_seconds,
+                row.failures,
+                kind,
+            )
+    db.commit()
+
+
+def clear(*, db: Session, username: str) -> None:
+    """Forget the failures of a username after a successful login; commit.
+
+    The address counter is kept: otherwise one valid account would let its owner reset the
+    counter between guesses at other accounts.
+    """
+    key = USERNAME_KEY_PREFIX + username.lower()[:_MAX_KEY_PART]
+    db.execute(delete(LoginThrottle).where(LoginThrottle.key == key))
+    db.commit()
+
+
+def _locked_row(*, db: Session, key: str, now: datetime) -> LoginThrottle:
+    """The counter row of a key, created if missing and locked for this transaction."""
+    dialect = db.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(LoginThrottle).values(key=key, failures=0, window_started_at=now)
+    # An upsert is one atomic statement that also locks an existing row (PostgreSQL) or runs
+    # under the write lock (SQLite): concurrent processes never lose a count or collide.
+    statement = statement.on_conflict_do_update(
+        index_elements=["key"], set_={"failures": LoginThrottle.failures}
+    ).returning(LoginThrottle)
+    return db.scalars(statement, execution_options={"populate_existing": True}).one()
+
+
+def _purge_stale(*, db: Session, now: datetime, window: timedelta) -> None:
+    """Delete counters whose window and block are both over, so the table stays small."""
+    db.execute(
+        delete(LoginThrottle).where(
+            LoginThrottle.window_started_at < now - window,
+            or_(LoginThrottle.blocked_until.is_(None), LoginThrottle.blocked_until <= now),
+        )
+    )

@@ -1,0 +1,53 @@
+"""Routes of the auth domain: sign-up, login, the caller's account, the user list for admins."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, status
+from fastapi.security import OAuth2PasswordRequestForm
+
+from ebrcs.auth import flows, service
+from ebrcs.auth.deps import AdminUser, CurrentUser
+from ebrcs.auth.schemas import AccessTokenResponse, SignupRequest, UserOut
+from ebrcs.deps import DbSession, SettingsDep
+
+router = APIRouter(tags=["auth"])
+
+
+@router.post("/api/auth/signup", status_code=status.HTTP_201_CREATED)
+def signup(body: SignupRequest, db: DbSession) -> UserOut:
+    """Create a shopper account (admins are made by operators, see ``ebrcs users``)."""
+    user = service.create(db=db, username=body.username, password=body.password, email=body.email)
+    return UserOut.model_validate(user)
+
+
+@router.post("/api/auth/login")
+def login(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    request: Request,
+    db: DbSession,
+    settings: SettingsDep,
+) -> AccessTokenResponse:
+    """Exchange a username and password for a bearer token (429 after repeated failures)."""
+    client_address = request.client.host if request.client else "unknown"
+    token = flows.log_in(
+        db=db,
+        settings=settings,
+        username=form.username,
+        password=form.password,
+        client_address=client_address,
+    )
+    return AccessTokenResponse(access_token=token.token, expires_in=token.expires_in)
+
+
+@router.get("/api/auth/me")
+def me(user: CurrentUser) -> UserOut:
+    """The caller's own account."""
+    return UserOut.model_validate(user)
+
+
+@router.get("/api/admin/users")
+def list_users(_admin: AdminUser, db: DbSession) -> list[UserOut]:
+    """Every account, oldest first (admin only)."""
+    return [UserOut.model_validate(user) for user in service.list_all(db=db)]
