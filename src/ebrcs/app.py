@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,6 +11,11 @@ from fastapi import FastAPI
 
 from ebrcs import __version__
 from ebrcs.auth.views import router as auth_router
+from ebrcs.checkout.expiry import expire_idle_sessions_forever
+from ebrcs.checkout.live import LiveCheckouts
+from ebrcs.checkout.video import VideoTasks
+from ebrcs.checkout.views import router as checkout_router
+from ebrcs.checkout.websocket import router as checkout_socket_router
 from ebrcs.config import Settings, get_settings
 from ebrcs.errors import install_error_handlers
 from ebrcs.runtime import Runtime
@@ -25,13 +31,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.runtime = Runtime.start(settings)
+        app.state.live_checkouts = LiveCheckouts()
+        app.state.video_tasks = VideoTasks(max_running=settings.max_video_tasks)
+        session_expiry = asyncio.create_task(expire_idle_sessions_forever(app.state.runtime))
         try:
             yield
         finally:
+            session_expiry.cancel()
+            await asyncio.to_thread(app.state.video_tasks.shutdown)
             app.state.runtime.close()
 
     app = FastAPI(title="EBRCS", version=__version__, lifespan=lifespan)
     install_error_handlers(app)
     app.include_router(system_router)
     app.include_router(auth_router)
+    app.include_router(checkout_router)
+    app.include_router(checkout_socket_router)
     return app

@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     max_product_price: Decimal = Decimal("1000000")
 
     session_ttl_minutes: int = Field(default=30, ge=1)
+    session_expiry_check_seconds: float = Field(default=60.0, gt=0)
+    max_video_tasks: int = Field(default=2, ge=1)
     learn_from_corrections: bool = False
 
     host: str = "127.0.0.1"

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import math
 import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ebrcs.auth.models import User
 from ebrcs.checkout.models import CheckoutSession, SessionStatus
 from ebrcs.db.base import utcnow
-from ebrcs.errors import Conflict, NotFound
+from ebrcs.errors import Conflict, InvalidInput, NotFound
+
+ROI_KEY = "roi"
+MAX_ROI_POINTS = 64
+# Polygons smaller than this share of the frame are almost certainly a mis-click.
+MIN_ROI_AREA = 1e-4
+
+Roi = list[tuple[float, float]]
 
 
 def create(*, db: Session, user: User) -> CheckoutSession:
@@ -31,6 +42,17 @@ def get_owned(
     return session
 
 
+def list_owned(*, db: Session, user: User, limit: int) -> Sequence[CheckoutSession]:
+    """The caller's sessions, most recently used first."""
+    query = (
+        select(CheckoutSession)
+        .where(CheckoutSession.user_id == user.id)
+        .order_by(CheckoutSession.last_active.desc())
+        .limit(limit)
+    )
+    return db.scalars(query).all()
+
+
 def require_active(session: CheckoutSession) -> CheckoutSession:
     """The session if its cart may still change; Conflict otherwise."""
     if session.status != SessionStatus.ACTIVE:
@@ -41,3 +63,88 @@ def require_active(session: CheckoutSession) -> CheckoutSession:
 def touch(*, db: Session, session: CheckoutSession) -> None:
     """Mark the session as used now (it expires after being idle)."""
     session.last_active = utcnow()
+
+
+def end(*, db: Session, session: CheckoutSession) -> CheckoutSession:
+    """End an active session early: it becomes ``expired`` and its cart is kept as it is."""
+    if session.status == SessionStatus.ACTIVE:
+        session.status = SessionStatus.EXPIRED
+        db.commit()
+    return session
+
+
+def is_idle(session: CheckoutSession, *, ttl_minutes: int, now: datetime | None = None) -> bool:
+    """Whether an active session has been unused for longer than the TTL."""
+    idle_since = (now or utcnow()) - timedelta(minutes=ttl_minutes)
+    return session.status == SessionStatus.ACTIVE and session.last_active < idle_since
+
+
+def expire_if_idle(*, db: Session, session: CheckoutSession, ttl_minutes: int) -> CheckoutSession:
+    """Mark the session expired now if it has been idle past the TTL (the check on access)."""
+    if is_idle(session, ttl_minutes=ttl_minutes):
+        end(db=db, session=session)
+    return session
+
+
+def expire_idle(*, db: Session, ttl_minutes: int, now: datetime | None = None) -> int:
+    """Mark every active session idle past the TTL as expired, keeping carts; how many."""
+    # Portable SQL rather than PostgreSQL's cleanup_expired_sessions(hours): the TTL is minutes.
+    idle_since = (now or utcnow()) - timedelta(minutes=ttl_minutes)
+    result = db.execute(
+        update(CheckoutSession)
+        .where(
+            CheckoutSession.status == SessionStatus.ACTIVE,
+            CheckoutSession.last_active < idle_since,
+        )
+        .values(status=SessionStatus.EXPIRED)
+        .execution_options(synchronize_session=False)
+    )
+    db.commit()
+    return result.rowcount or 0
+
+
+def validate_roi(points: Sequence[Sequence[float]]) -> Roi:
+    """A region of interest as a polygon of normalised ``(x, y)``; InvalidInput otherwise."""
+    if not 3 <= len(points) <= MAX_ROI_POINTS:
+        raise InvalidInput(f"an ROI needs between 3 and {MAX_ROI_POINTS} points")
+    polygon: Roi = []
+    for point in points:
+        if len(point) != 2:
+            raise InvalidInput("each ROI point is [x, y]")
+        x, y = float(point[0]), float(point[1])
+        if not (math.isfinite(x) and math.isfinite(y) and 0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
+            raise InvalidInput("ROI coordinates are fractions of the frame, between 0 and 1")
+        polygon.append((x, y))
+    if polygon_area(polygon) < MIN_ROI_AREA:
+        raise InvalidInput("the ROI polygon encloses no area")
+    return polygon
+
+
+def polygon_area(polygon: Roi) -> float:
+    """Area of a simple polygon (shoelace formula), in frame fractions."""
+    twice_area = sum(
+        x0 * y1 - x1 * y0
+        for (x0, y0), (x1, y1) in zip(polygon, polygon[1:] + polygon[:1], strict=True)
+    )
+    return abs(twice_area) / 2.0
+
+
+def roi_of(session: CheckoutSession) -> Roi | None:
+    """The session's stored ROI, or None when the whole frame is the scan zone."""
+    stored = (session.session_metadata or {}).get(ROI_KEY)
+    return [(float(x), float(y)) for x, y in stored] if stored else None
+
+
+def set_roi(*, db: Session, session: CheckoutSession, roi: Roi | None) -> CheckoutSession:
+    """Store (or with None clear) the active session's ROI in its metadata."""
+    require_active(session)
+    metadata = dict(session.session_metadata or {})
+    if roi is None:
+        metadata.pop(ROI_KEY, None)
+    else:
+        metadata[ROI_KEY] = [[x, y] for x, y in roi]
+    # A new dict, so the JSON column is seen as changed.
+    session.session_metadata = metadata
+    touch(db=db, session=session)
+    db.commit()
+    return session

@@ -1,0 +1,33 @@
+"""Idle session expiry: a background task of the server marks idle sessions ``expired``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from ebrcs.checkout import service
+from ebrcs.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+def expire_idle_sessions(runtime: Runtime) -> int:
+    """One sweep: mark sessions idle past the TTL as expired (carts kept); how many."""
+    with runtime.sessions() as db:
+        return service.expire_idle(db=db, ttl_minutes=runtime.settings.session_ttl_minutes)
+
+
+async def expire_idle_sessions_forever(runtime: Runtime) -> None:
+    """Sweep periodically until cancelled; a failed sweep is logged and retried next time."""
+    interval = runtime.settings.session_expiry_check_seconds
+    while True:
+        try:
+            expired = await asyncio.to_thread(expire_idle_sessions, runtime)
+        except SQLAlchemyError:
+            log.exception("idle session sweep failed; retrying in %s s", interval)
+        else:
+            if expired:
+                log.info("expired %d idle checkout sessions", expired)
+        await asyncio.sleep(interval)

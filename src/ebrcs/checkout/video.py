@@ -1,0 +1,234 @@
+"""Video uploads counted in the background: the same pipeline and cart as the live socket.
+
+Tasks live in the memory of the process that accepted the upload (its status stream must be
+asked of that process), at most ``settings.max_video_tasks`` running at once; finished tasks
+are forgotten oldest first.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import cv2
+
+from ebrcs.checkout.live import LiveCheckout
+from ebrcs.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge, TooManyRequests
+
+log = logging.getLogger(__name__)
+
+VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".avi", ".mkv"})
+# Frames wider than this are scaled down first: the pipeline's cost grows with pixels, and
+# counting does not need more detail than the live camera sends.
+MAX_FRAME_WIDTH = 960
+FINISHED_TASKS_KEPT = 50
+COPY_CHUNK_BYTES = 1024 * 1024
+
+
+class TaskState(enum.StrEnum):
+    """Where a video task is."""
+
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+@dataclass
+class VideoTask:
+    """One uploaded video being counted; progress is read by the status stream."""
+
+    id: uuid.UUID
+    session_id: uuid.UUID
+    user_id: uuid.UUID
+    path: Path
+    state: TaskState = TaskState.RUNNING
+    progress: dict[str, Any] = field(default_factory=dict)
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    _log: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def post(self, kind: str, data: dict[str, Any]) -> None:
+        """Append a message for the status stream (``events``, ``error``, ``done``)."""
+        with self._lock:
+            self._log.append((kind, data))
+
+    def read(self, after: int) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]], bool]:
+        """The latest progress, the messages after the first ``after``, and whether it ended."""
+        with self._lock:
+            return dict(self.progress), self._log[after:], self.state != TaskState.RUNNING
+
+    def finish(self, state: TaskState, data: dict[str, Any]) -> None:
+        """End the task with its last message."""
+        with self._lock:
+            self._log.append(("done", {"state": state.value, **data}))
+            self.state = state
+
+
+def check_extension(filename: str | None) -> str:
+    """The upload's lower-case extension if it names a supported container; InvalidInput."""
+    suffix = Path(filename or "").suffix.lower()
+    if suffix not in VIDEO_EXTENSIONS:
+        raise InvalidInput(f"video must be one of {', '.join(sorted(VIDEO_EXTENSIONS))}")
+    return suffix
+
+
+def save_upload(source: BinaryIO, target: Path, *, max_bytes: int) -> int:
+    """Copy an upload to disk in chunks, never more than ``max_bytes``; bytes written."""
+    written = 0
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.open("wb") as out:
+        while chunk := source.read(COPY_CHUNK_BYTES):
+            written += len(chunk)
+            if written > max_bytes:
+                out.close()
+                target.unlink(missing_ok=True)
+                raise PayloadTooLarge(f"video is larger than {max_bytes} bytes")
+            out.write(chunk)
+    if written == 0:
+        target.unlink(missing_ok=True)
+        raise InvalidInput("empty video")
+    return written
+
+
+def check_decodable(path: Path) -> None:
+    """Nothing if OpenCV opens the video and reads a first frame; InvalidInput otherwise."""
+    capture = cv2.VideoCapture(str(path))
+    try:
+        if not capture.isOpened() or not capture.read()[0]:
+            raise InvalidInput("the video cannot be decoded")
+    finally:
+        capture.release()
+
+
+class VideoTasks:
+    """The video tasks of this process, run on a small pool of threads."""
+
+    def __init__(self, *, max_running: int) -> None:
+        self.max_running = max_running
+        self._tasks: OrderedDict[uuid.UUID, VideoTask] = OrderedDict()
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=max_running, thread_name_prefix="video")
+
+    def check_capacity(self) -> None:
+        """TooManyRequests when every worker is busy (checked before an upload is read)."""
+        with self._lock:
+            if self._running() >= self.max_running:
+                raise TooManyRequests("too many videos are being processed; try again later")
+
+    def start(
+        self,
+        *,
+        session_id: uuid.UUID,
+        user_id: uuid.UUID,
+        path: Path,
+        open_checkout: Callable[[], LiveCheckout],
+    ) -> VideoTask:
+        """Start counting a saved video into the session's cart."""
+        with self._lock:
+            if self._running() >= self.max_running:
+                path.unlink(missing_ok=True)
+                raise TooManyRequests("too many videos are being processed; try again later")
+            task = VideoTask(id=uuid.uuid4(), session_id=session_id, user_id=user_id, path=path)
+            self._tasks[task.id] = task
+            self._forget_oldest_finished()
+        self._pool.submit(run_task, task, open_checkout)
+        return task
+
+    def get(self, *, task_id: uuid.UUID, session_id: uuid.UUID, user_id: uuid.UUID) -> VideoTask:
+        """The caller's task of this session; NotFound otherwise."""
+        task = self._tasks.get(task_id)
+        if task is None or task.session_id != session_id or task.user_id != user_id:
+            raise NotFound("video task not found")
+        return task
+
+    def cancel_session(self, session_id: uuid.UUID) -> None:
+        """Cancel every running task of a session."""
+        for task in list(self._tasks.values()):
+            if task.session_id == session_id:
+                task.cancelled.set()
+
+    def shutdown(self) -> None:
+        """Cancel every task and wait for the workers to stop."""
+        for task in list(self._tasks.values()):
+            task.cancelled.set()
+        self._pool.shutdown(wait=True)
+
+    def _running(self) -> int:
+        return sum(task.state == TaskState.RUNNING for task in self._tasks.values())
+
+    def _forget_oldest_finished(self) -> None:
+        finished = [key for key, task in self._tasks.items() if task.state != TaskState.RUNNING]
+        for key in finished[: max(0, len(finished) - FINISHED_TASKS_KEPT)]:
+            del self._tasks[key]
+
+
+def run_task(task: VideoTask, open_checkout: Callable[[], LiveCheckout]) -> None:
+    """Count every frame of the task's video; the task ends done, cancelled or failed."""
+    try:
+        frames = _count_frames(task, open_checkout())
+    except Conflict as error:
+        task.finish(TaskState.FAILED, {"error": error.message})
+    except Exception as error:
+        # The server must survive any video; the cause goes to the log, the client gets a reason.
+        log.exception("video task %s failed", task.id)
+        task.finish(TaskState.FAILED, {"error": f"video processing failed: {error}"})
+    else:
+        if task.cancelled.is_set():
+            task.finish(TaskState.CANCELLED, {"frames": frames})
+        elif frames == 0:
+            task.finish(TaskState.FAILED, {"error": "no frame of the video could be decoded"})
+        else:
+            task.finish(TaskState.DONE, {"frames": frames})
+    finally:
+        task.path.unlink(missing_ok=True)
+
+
+def _count_frames(task: VideoTask, checkout: LiveCheckout) -> int:
+    """Run the pipeline over the video's frames until the end or a cancel; frames counted."""
+    capture = cv2.VideoCapture(str(task.path))
+    try:
+        fps = capture.get(cv2.CAP_PROP_FPS) or 0.0
+        fps = fps if 1.0 <= fps <= 240.0 else 30.0
+        total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        started = time.perf_counter()
+        frames = 0
+        while not task.cancelled.is_set():
+            ok, frame = capture.read()
+            if not ok:
+                break
+            height, width = frame.shape[:2]
+            if width > MAX_FRAME_WIDTH:
+                size = (MAX_FRAME_WIDTH, round(height * MAX_FRAME_WIDTH / width))
+                frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+            outcome = checkout.process_frame(frame, frames / fps, annotate=False)
+            frames += 1
+            if outcome.events:
+                task.post(
+                    "events",
+                    {
+                        "frame": frames,
+                        "t": round(frames / fps, 3),
+                        "events": [event.model_dump(mode="json") for event in outcome.events],
+                        "cart": outcome.cart.model_dump(mode="json"),
+                    },
+                )
+            elapsed = time.perf_counter() - started
+            task.progress = {
+                "frames": frames,
+                "total_frames": total,
+                "percent": round(100.0 * frames / total, 1) if total else None,
+                "fps": round(frames / elapsed, 2) if elapsed > 0 else None,
+            }
+        return frames
+    finally:
+        capture.release()

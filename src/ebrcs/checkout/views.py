@@ -1,0 +1,236 @@
+"""HTTP routes of checkout sessions, their ROI and video uploads: thin calls into the services."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.responses import StreamingResponse
+from starlette.datastructures import UploadFile
+
+from ebrcs.auth.deps import CurrentUser
+from ebrcs.checkout import cart, service, video
+from ebrcs.checkout.live import LiveCheckouts, open_live_checkout
+from ebrcs.checkout.models import CheckoutSession
+from ebrcs.checkout.schemas import (
+    CartOut,
+    RoiIn,
+    RoiOut,
+    SessionCreated,
+    SessionOut,
+    SessionSummary,
+    VideoTaskCreated,
+)
+from ebrcs.deps import DbSession, RuntimeDep, SettingsDep
+from ebrcs.errors import InvalidInput, PayloadTooLarge
+
+router = APIRouter(prefix="/api/sessions", tags=["checkout"])
+
+CLOSE_SESSION_ENDED = 4409
+# Room for the multipart envelope around the video itself.
+MULTIPART_OVERHEAD_BYTES = 64 * 1024
+SSE_POLL_SECONDS = 0.25
+SSE_HEARTBEAT_SECONDS = 15.0
+
+
+def _live(request: Request) -> LiveCheckouts:
+    return request.app.state.live_checkouts
+
+
+def _tasks(request: Request) -> video.VideoTasks:
+    return request.app.state.video_tasks
+
+
+def _session_out(db: DbSession, session: CheckoutSession) -> SessionOut:
+    return SessionOut(
+        session_id=session.id,
+        status=session.status,
+        created_at=session.created_at,
+        last_active=session.last_active,
+        roi=service.roi_of(session),
+        cart=CartOut.of(cart.load(db=db, session_id=session.id)),
+    )
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_session(db: DbSession, user: CurrentUser) -> SessionCreated:
+    """Open a checkout session for the caller."""
+    return SessionCreated(session_id=service.create(db=db, user=user).id)
+
+
+@router.get("")
+def list_sessions(
+    db: DbSession, user: CurrentUser, limit: Annotated[int, Query(ge=1, le=100)] = 20
+) -> list[SessionSummary]:
+    """The caller's sessions, most recently used first."""
+    return [
+        SessionSummary(
+            session_id=session.id,
+            status=session.status,
+            created_at=session.created_at,
+            last_active=session.last_active,
+        )
+        for session in service.list_owned(db=db, user=user, limit=limit)
+    ]
+
+
+@router.get("/{session_id}")
+def get_session(
+    session_id: uuid.UUID, db: DbSession, user: CurrentUser, settings: SettingsDep
+) -> SessionOut:
+    """The caller's session: status, ROI and cart."""
+    session = service.get_owned(db=db, session_id=session_id, user=user)
+    service.expire_if_idle(db=db, session=session, ttl_minutes=settings.session_ttl_minutes)
+    return _session_out(db, session)
+
+
+@router.delete("/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
+def end_session(
+    session_id: uuid.UUID, request: Request, db: DbSession, user: CurrentUser
+) -> Response:
+    """End the session: it becomes ``expired`` with its cart kept; its socket is closed."""
+    session = service.get_owned(db=db, session_id=session_id, user=user)
+    service.end(db=db, session=session)
+    connection = _live(request).get(session_id)
+    if connection is not None:
+        connection.request_close(CLOSE_SESSION_ENDED, f"checkout session is {session.status}")
+    _tasks(request).cancel_session(session_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/{session_id}/roi")
+def set_roi(
+    session_id: uuid.UUID, body: RoiIn, request: Request, db: DbSession, user: CurrentUser
+) -> RoiOut:
+    """Set the session's counting zone; a running socket uses it from its next frame."""
+    return _store_roi(session_id, body.points, request, db, user)
+
+
+@router.delete("/{session_id}/roi")
+def clear_roi(session_id: uuid.UUID, request: Request, db: DbSession, user: CurrentUser) -> RoiOut:
+    """Count over the whole frame again."""
+    return _store_roi(session_id, None, request, db, user)
+
+
+def _store_roi(
+    session_id: uuid.UUID,
+    points: list[list[float]] | None,
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+) -> RoiOut:
+    session = service.get_owned(db=db, session_id=session_id, user=user)
+    roi = None if points is None else service.validate_roi(points)
+    service.set_roi(db=db, session=session, roi=roi)
+    connection = _live(request).get(session_id)
+    if connection is not None:
+        connection.checkout.request_roi(roi)
+    return RoiOut(roi=roi)
+
+
+@router.post(
+    "/{session_id}/video-upload",
+    status_code=status.HTTP_202_ACCEPTED,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["video"],
+                        "properties": {"video": {"type": "string", "format": "binary"}},
+                    }
+                }
+            },
+        }
+    },
+)
+async def upload_video(
+    session_id: uuid.UUID, request: Request, db: DbSession, user: CurrentUser, runtime: RuntimeDep
+) -> VideoTaskCreated:
+    """Count a video (mp4, mov, avi, mkv; field ``video``) into the cart in the background."""
+    settings = runtime.settings
+    session = await asyncio.to_thread(service.get_owned, db=db, session_id=session_id, user=user)
+    service.require_active(session)
+    roi = service.roi_of(session)
+    tasks = _tasks(request)
+    tasks.check_capacity()
+    # Refuse what is announced too big before reading it; the copy below enforces the limit
+    # for bodies that do not announce their size.
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > settings.max_video_bytes + MULTIPART_OVERHEAD_BYTES:
+        raise PayloadTooLarge(f"video is larger than {settings.max_video_bytes} bytes")
+    async with request.form(max_files=1, max_fields=8) as form:
+        upload = form.get("video")
+        if not isinstance(upload, UploadFile):
+            raise InvalidInput("the multipart field 'video' must hold a video file")
+        suffix = video.check_extension(upload.filename)
+        path = settings.data_dir / "uploads" / f"{uuid.uuid4().hex}{suffix}"
+        await asyncio.to_thread(
+            video.save_upload, upload.file, path, max_bytes=settings.max_video_bytes
+        )
+    try:
+        await asyncio.to_thread(video.check_decodable, path)
+    except InvalidInput:
+        path.unlink(missing_ok=True)
+        raise
+    task = tasks.start(
+        session_id=session_id,
+        user_id=user.id,
+        path=path,
+        open_checkout=lambda: open_live_checkout(runtime, session_id, roi),
+    )
+    return VideoTaskCreated(task_id=task.id)
+
+
+@router.get("/{session_id}/video-status", response_class=StreamingResponse)
+async def video_status(
+    session_id: uuid.UUID, task_id: uuid.UUID, request: Request, user: CurrentUser
+) -> StreamingResponse:
+    """Server-Sent Events of a video task: ``progress``, ``events`` (with the cart), ``done``."""
+    task = _tasks(request).get(task_id=task_id, session_id=session_id, user_id=user.id)
+    return StreamingResponse(
+        _task_events(task, request),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _task_events(task: video.VideoTask, request: Request) -> AsyncIterator[str]:
+    """The task's messages as SSE, until it ends or the client leaves."""
+    sent, last_progress, quiet = 0, None, 0.0
+    while not await request.is_disconnected():
+        progress, messages, finished = task.read(sent)
+        if progress and progress != last_progress:
+            yield _sse("progress", progress)
+            last_progress, quiet = progress, 0.0
+        for kind, data in messages:
+            yield _sse(kind, data)
+            quiet = 0.0
+        sent += len(messages)
+        if finished and not messages:
+            return
+        if quiet >= SSE_HEARTBEAT_SECONDS:
+            yield ": keep-alive\n\n"
+            quiet = 0.0
+        await asyncio.sleep(SSE_POLL_SECONDS)
+        quiet += SSE_POLL_SECONDS
+
+
+def _sse(kind: str, data: dict[str, object]) -> str:
+    return f"event: {kind}\ndata: {json.dumps(data)}\n\n"
+
+
+@router.post("/{session_id}/video-tasks/{task_id}/cancel", status_code=status.HTTP_202_ACCEPTED)
+def cancel_video(
+    session_id: uuid.UUID, task_id: uuid.UUID, request: Request, user: CurrentUser
+) -> dict[str, str]:
+    """Stop a video task after its current frame; what it counted so far stays in the cart."""
+    task = _tasks(request).get(task_id=task_id, session_id=session_id, user_id=user.id)
+    task.cancelled.set()
+    return {"task_id": str(task.id), "state": task.state.value}

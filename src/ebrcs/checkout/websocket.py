@@ -1,0 +1,229 @@
+"""The live checkout socket: JPEG frames in, detections, events and the cart out.
+
+Protocol (``/api/ws/checkout/{session_id}``):
+
+- Authentication at the handshake (``?token=`` or a first ``{"token": ...}`` message); failure
+  closes with 1008 before any frame is read.
+- Unknown or someone else's session closes with 4404; a completed or expired session (also one
+  that ends while connected) with 4409; a newer socket for the same session replaces this one
+  with 4000.
+- Binary messages are JPEG frames, numbered from 1 in arrival order (``frame_id``). Only the
+  newest unprocessed frame is kept: frames that arrive while one is processed replace each
+  other, and the reply's ``dropped_frames`` counts them since the socket opened.
+- Text messages are JSON controls: ``{"annotate": true|false}`` (base64 JPEG with boxes in each
+  reply) and ``{"roi": [[x, y], ...] | null}`` (stored on the session like ``POST .../roi``).
+- A bad frame or control gets ``{"type": "error", "code", "message", "frame_id"}``; the socket
+  stays open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from pydantic import BaseModel
+from starlette.websockets import WebSocketState
+
+from ebrcs.auth.models import User
+from ebrcs.auth.websocket import authenticate_websocket
+from ebrcs.checkout import service
+from ebrcs.checkout.live import (
+    JPEG_MAGIC,
+    LatestFrameSlot,
+    LiveCheckouts,
+    LiveConnection,
+    ReceivedFrame,
+    open_live_checkout,
+)
+from ebrcs.checkout.schemas import ErrorMessage, FrameReply
+from ebrcs.errors import Conflict, DomainError, InvalidInput, NotFound
+from ebrcs.runtime import Runtime
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+CLOSE_NOT_FOUND = 4404
+CLOSE_NOT_ACTIVE = 4409
+CLOSE_REPLACED = 4000
+
+
+@router.websocket("/api/ws/checkout/{session_id}")
+async def checkout_socket(websocket: WebSocket, session_id: str) -> None:
+    """Stream a session's frames through the pipeline into its cart."""
+    runtime: Runtime = websocket.app.state.runtime
+    try:
+        user = await authenticate_websocket(websocket, runtime.settings, runtime.sessions)
+    except WebSocketDisconnect:
+        return
+    try:
+        owned_id = uuid.UUID(session_id)
+        roi = await asyncio.to_thread(_active_roi, runtime, owned_id, user)
+    except (ValueError, NotFound):
+        await websocket.close(CLOSE_NOT_FOUND, "checkout session not found")
+        return
+    except Conflict as error:
+        await websocket.close(CLOSE_NOT_ACTIVE, error.message)
+        return
+    checkout = await asyncio.to_thread(open_live_checkout, runtime, owned_id, roi)
+    connection = LiveConnection(checkout=checkout, loop=asyncio.get_running_loop())
+    live: LiveCheckouts = websocket.app.state.live_checkouts
+    replaced = live.attach(owned_id, connection)
+    if replaced is not None:
+        replaced.request_close(CLOSE_REPLACED, "replaced by a newer connection to this session")
+    try:
+        await _CheckoutStream(websocket, runtime, connection, user).serve()
+    finally:
+        live.detach(owned_id, connection)
+
+
+def _active_roi(
+    runtime: Runtime, session_id: uuid.UUID, user: User
+) -> list[tuple[float, float]] | None:
+    """The ROI of the caller's active session; NotFound or Conflict otherwise."""
+    with runtime.sessions() as db:
+        session = service.get_owned(db=db, session_id=session_id, user=user)
+        service.expire_if_idle(
+            db=db, session=session, ttl_minutes=runtime.settings.session_ttl_minutes
+        )
+        service.require_active(session)
+        return service.roi_of(session)
+
+
+class _CheckoutStream:
+    """One connected socket: a receiver fills the frame slot, a processor empties it."""
+
+    def __init__(
+        self, websocket: WebSocket, runtime: Runtime, connection: LiveConnection, user: User
+    ) -> None:
+        self.websocket = websocket
+        self.runtime = runtime
+        self.connection = connection
+        self.user = user
+        self.slot = LatestFrameSlot()
+        self.annotate = False
+        self.frames_received = 0
+        self._send_lock = asyncio.Lock()
+
+    async def serve(self) -> None:
+        """Run until the client leaves or the session can no longer take frames."""
+        tasks = [
+            asyncio.create_task(self._receive()),
+            asyncio.create_task(self._process()),
+            self.connection.closing,
+        ]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks[:2]:
+                with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
+                    await task
+        finished = done.pop()
+        error = None if finished.cancelled() else finished.exception()
+        if isinstance(error, WebSocketDisconnect):
+            return
+        if finished.cancelled() or error is not None:
+            log.error("checkout socket failed", exc_info=error)
+            code, reason = 1011, "internal error"
+        else:
+            result = finished.result()
+            if result is None:  # the client disconnected
+                return
+            code, reason = result
+        if self.websocket.client_state == WebSocketState.CONNECTED:
+            with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+                await self.websocket.close(code, reason)
+
+    async def _send(self, message: BaseModel) -> None:
+        async with self._send_lock:
+            await self.websocket.send_text(message.model_dump_json())
+
+    async def _error(self, code: str, message: str, frame_id: int | None = None) -> None:
+        await self._send(ErrorMessage(code=code, message=message, frame_id=frame_id))
+
+    async def _receive(self) -> None:
+        """Read messages until the client disconnects: frames into the slot, controls applied."""
+        max_bytes = self.runtime.settings.max_frame_bytes
+        while True:
+            message = await self.websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            data = message.get("bytes")
+            if data is not None:
+                self.frames_received += 1
+                frame_id = self.frames_received
+                if len(data) > max_bytes:
+                    await self._error(
+                        "frame_too_large", f"frame is larger than {max_bytes} bytes", frame_id
+                    )
+                elif not data.startswith(JPEG_MAGIC):
+                    await self._error("invalid_frame", "frame is not a JPEG image", frame_id)
+                else:
+                    self.slot.put(ReceivedFrame(frame_id, data, time.monotonic()))
+            else:
+                await self._control(message.get("text") or "")
+
+    async def _control(self, text: str) -> None:
+        """Apply one JSON control message."""
+        try:
+            control: Any = json.loads(text)
+            if not isinstance(control, dict) or not control.keys() & {"annotate", "roi"}:
+                raise InvalidInput('controls are {"annotate": bool} or {"roi": [[x, y], ...]}')
+            if "annotate" in control:
+                if not isinstance(control["annotate"], bool):
+                    raise InvalidInput("annotate is true or false")
+                self.annotate = control["annotate"]
+            if "roi" in control:
+                await asyncio.to_thread(self._store_roi, control["roi"])
+        except ValueError:
+            await self._error("invalid_message", "control messages are JSON objects")
+        except DomainError as error:
+            await self._error("invalid_message", error.message)
+
+    def _store_roi(self, points: Any) -> None:
+        """Validate, store and apply an ROI sent on the socket."""
+        if points is not None and not isinstance(points, list):
+            raise InvalidInput("roi is a list of [x, y] points or null")
+        try:
+            roi = None if points is None else service.validate_roi(points)
+        except (TypeError, ValueError) as error:
+            raise InvalidInput("roi is a list of [x, y] points or null") from error
+        checkout = self.connection.checkout
+        with self.runtime.sessions() as db:
+            session = service.get_owned(db=db, session_id=checkout.session_id, user=self.user)
+            service.set_roi(db=db, session=session, roi=roi)
+        checkout.request_roi(roi)
+
+    async def _process(self) -> tuple[int, str]:
+        """Process the newest frame, reply, repeat; returns the close code once it must stop."""
+        checkout = self.connection.checkout
+        while True:
+            frame = await self.slot.take()
+            try:
+                outcome = await asyncio.to_thread(
+                    checkout.process_jpeg, frame.data, frame.received_at, annotate=self.annotate
+                )
+            except InvalidInput as error:
+                await self._error("invalid_frame", error.message, frame.frame_id)
+                continue
+            except Conflict as error:
+                await self._error("session_not_active", error.message, frame.frame_id)
+                return CLOSE_NOT_ACTIVE, error.message
+            await self._send(
+                FrameReply(
+                    frame_id=frame.frame_id,
+                    detections=outcome.detections,
+                    events=outcome.events,
+                    cart=outcome.cart,
+                    timings_ms=outcome.timings_ms,
+                    dropped_frames=self.slot.dropped,
+                    annotated_jpeg=outcome.annotated_jpeg,
+                )
+            )
