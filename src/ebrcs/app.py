@@ -20,6 +20,7 @@ from ebrcs.config import Settings, get_settings
 from ebrcs.errors import install_error_handlers
 from ebrcs.runtime import Runtime
 from ebrcs.system.views import router as system_router
+from ebrcs.web.views import install_web_app
 
 log = logging.getLogger(__name__)
 
@@ -47,4 +48,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth_router)
     app.include_router(checkout_router)
     app.include_router(checkout_socket_router)
+    install_web_app(app)
     return app

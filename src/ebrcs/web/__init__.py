@@ -1,0 +1,1 @@
+"""The browser app: pages and static assets served by the API process."""

@@ -1,0 +1,454 @@
+// Live checkout: camera frames go to the server over a WebSocket at a steady rate; the replies
+// (boxes, events, cart, timings) are drawn over the video and fill the cart. A recorded video
+// can be uploaded instead, with upload and processing progress.
+import { api, followEvents, socketUrl, uploadWithProgress } from "../api.js";
+import { closeCamera, grab, listCameras, openCamera, toJpeg } from "../camera.js";
+import { h, replace, setText } from "../dom.js";
+import { formatScore, t } from "../i18n.js";
+import { drawOverlay, normalisedPoint } from "../overlay.js";
+import { busy, field, pageHead, showError, toast } from "../ui.js";
+
+const FRAMES_PER_SECOND = 6;
+const FRAME_WIDTH = 640;
+// At most this many frames wait for a reply; the server keeps only the newest anyway, so more
+// would add latency, not throughput.
+const MAX_IN_FLIGHT = 2;
+const SESSION_KEY = "ebrcs.checkoutSession";
+
+/** The checkout session this tab is working on (kept across the bill page and reloads). */
+export function rememberedSession() {
+  return sessionStorage.getItem(SESSION_KEY);
+}
+
+export function forgetSession() {
+  sessionStorage.removeItem(SESSION_KEY);
+}
+
+function productName(item) {
+  return item.product_name ?? item.name ?? item.product ?? null;
+}
+
+/** Cart lines from a reply: [{name, quantity}], whether the server sends a list or a map. */
+export function cartLines(cart) {
+  if (!cart) return [];
+  const items = Array.isArray(cart) ? cart : cart.items ?? Object.entries(cart).map(([name, quantity]) => ({ name, quantity }));
+  return items.map((item) => ({ id: item.product_id ?? productName(item), name: productName(item), quantity: item.quantity }));
+}
+
+export function render(main, { navigate }) {
+  let sessionId = rememberedSession();
+  let stream = null;
+  let socket = null;
+  let timer = null;
+  let frameSize = null;
+  let detections = [];
+  let zone = [];
+  let drawingZone = false;
+  let sendTimes = [];
+  let droppedSoFar = 0;
+  let replyTimes = [];
+  let uploadAbort = null;
+  const previous = new Map();
+
+  const video = h("video", { muted: true, playsInline: true, i18nAttrs: { "aria-label": "checkout.videoLabel" } });
+  const canvas = h("canvas", { class: "overlay", "aria-hidden": "true" });
+  const placeholder = h("div", { class: "stage-placeholder", i18n: "checkout.placeholder" });
+  const stage = h("div", { class: "stage" }, video, canvas, placeholder);
+
+  const cameraSelect = h("select", { name: "camera" }, h("option", { value: "", i18n: "checkout.defaultCamera" }));
+  const startButton = h("button", { class: "btn", type: "button", i18n: "checkout.start" });
+  const stopButton = h("button", { class: "btn btn-secondary", type: "button", i18n: "checkout.stop", disabled: true });
+  const zoneButton = h("button", { class: "btn btn-secondary", type: "button", "aria-pressed": "false", i18n: "checkout.drawZone" });
+  const saveZoneButton = h("button", { class: "btn btn-secondary", type: "button", i18n: "checkout.saveZone", hidden: true });
+  const clearZoneButton = h("button", { class: "btn btn-ghost", type: "button", i18n: "checkout.clearZone" });
+  const zoneHint = h("p", { class: "hint", i18n: "checkout.zoneHint", hidden: true });
+
+  const stat = (key) => {
+    const value = h("dd", { text: "–" });
+    return [h("div", { class: "stat" }, h("dt", { i18n: key }), value), value];
+  };
+  const [fpsBox, fpsValue] = stat("checkout.fps");
+  const [latencyBox, latencyValue] = stat("checkout.latency");
+  const [matchBox, matchValue] = stat("checkout.lastMatch");
+  const [scoreBox, scoreValue] = stat("checkout.score");
+  const droppedValue = h("span", { text: "0" });
+  const connection = h("span", { class: "badge badge-muted", i18n: "checkout.offline" });
+
+  const cartList = h("ul", { class: "cart-list", "aria-live": "polite", i18nAttrs: { "aria-label": "checkout.cart" } });
+  const cartEmpty = h("p", { class: "empty", i18n: "checkout.cartEmpty" });
+  const cartCount = h("span", { class: "badge", text: "0" });
+  const billButton = h("button", { class: "btn btn-block", type: "button", i18n: "checkout.checkBill", disabled: true });
+  const newButton = h("button", { class: "btn btn-ghost btn-block", type: "button", i18n: "checkout.newCheckout" });
+
+  // Video-file mode.
+  const fileInput = h("input", { type: "file", name: "video", accept: "video/mp4,video/quicktime,video/x-msvideo,video/x-matroska,.mp4,.mov,.avi,.mkv" });
+  const uploadButton = h("button", { class: "btn", type: "button", i18n: "checkout.upload" });
+  const cancelButton = h("button", { class: "btn btn-ghost", type: "button", i18n: "checkout.cancel", hidden: true });
+  const uploadProgress = h("progress", { class: "progress", max: 1, value: 0, i18nAttrs: { "aria-label": "checkout.uploadProgress" } });
+  const processProgress = h("progress", { class: "progress", max: 1, value: 0, i18nAttrs: { "aria-label": "checkout.processProgress" } });
+  const uploadStatus = h("p", { class: "small muted", "aria-live": "polite" });
+  const uploadPanel = h(
+    "div",
+    { class: "stack", hidden: true },
+    field("checkout.videoFile", fileInput, "checkout.videoHint"),
+    h("div", { class: "row" }, uploadButton, cancelButton),
+    h("div", {}, h("span", { class: "label", i18n: "checkout.uploadProgress" }), uploadProgress),
+    h("div", {}, h("span", { class: "label", i18n: "checkout.processProgress" }), processProgress),
+    uploadStatus,
+  );
+  const cameraPanel = h(
+    "div",
+    { class: "stack" },
+    stage,
+    h("div", { class: "row" }, field("checkout.camera", cameraSelect), h("div", { class: "row" }, startButton, stopButton)),
+    h("div", { class: "row" }, zoneButton, saveZoneButton, clearZoneButton),
+    zoneHint,
+    h("dl", { class: "stats" }, fpsBox, latencyBox, matchBox, scoreBox),
+    h("p", { class: "small muted" }, connection, " ", h("span", { i18n: "checkout.dropped" }), " ", droppedValue),
+  );
+
+  const tabCamera = h("button", { type: "button", role: "tab", "aria-selected": "true", i18n: "checkout.modeCamera" });
+  const tabVideo = h("button", { type: "button", role: "tab", "aria-selected": "false", i18n: "checkout.modeVideo" });
+  const chooseMode = (videoMode) => {
+    tabCamera.setAttribute("aria-selected", String(!videoMode));
+    tabVideo.setAttribute("aria-selected", String(videoMode));
+    cameraPanel.hidden = videoMode;
+    uploadPanel.hidden = !videoMode;
+    if (videoMode) stop();
+  };
+  tabCamera.addEventListener("click", () => chooseMode(false));
+  tabVideo.addEventListener("click", () => chooseMode(true));
+
+  replace(
+    main,
+    pageHead("checkout.title", "checkout.subtitle"),
+    h(
+      "div",
+      { class: "grid-2" },
+      h("section", { class: "card stack", i18nAttrs: { "aria-label": "checkout.scanner" } }, h("div", { class: "tabs", role: "tablist" }, tabCamera, tabVideo), cameraPanel, uploadPanel),
+      h(
+        "section",
+        { class: "card stack", "aria-labelledby": "cart-title" },
+        h("div", { class: "row" }, h("h2", { id: "cart-title", i18n: "checkout.cart" }), h("span", { class: "spacer" }), cartCount),
+        cartEmpty,
+        cartList,
+        billButton,
+        newButton,
+      ),
+    ),
+  );
+
+  // ---- cart ----
+  function showCart(cart) {
+    const lines = cartLines(cart).filter((line) => line.quantity > 0);
+    replace(
+      cartList,
+      lines.map((line) => {
+        const item = h("li", {}, h("span", { class: "cart-name", text: line.name }), h("span", { class: "qty", text: `× ${line.quantity}` }));
+        if (previous.get(line.id) !== line.quantity) item.classList.add("flash");
+        return item;
+      }),
+    );
+    previous.clear();
+    lines.forEach((line) => previous.set(line.id, line.quantity));
+    cartEmpty.hidden = lines.length > 0;
+    cartCount.textContent = String(lines.reduce((sum, line) => sum + line.quantity, 0));
+    billButton.disabled = !sessionId || lines.length === 0;
+  }
+
+  async function loadCart() {
+    if (!sessionId) return showCart([]);
+    try {
+      const billing = await api(`/api/sessions/${sessionId}/billing`);
+      showCart(billing.items);
+    } catch (error) {
+      if (error.status === 404 || error.status === 409) {
+        sessionId = null;
+        forgetSession();
+        showCart([]);
+      } else showError(error);
+    }
+  }
+
+  async function ensureSession() {
+    if (sessionId) return sessionId;
+    const created = await api("/api/sessions", { method: "POST" });
+    sessionId = created.session_id;
+    sessionStorage.setItem(SESSION_KEY, sessionId);
+    return sessionId;
+  }
+
+  // ---- replies ----
+  function announce(event) {
+    const kind = event.type ?? event.kind;
+    const name = productName(event) ?? "";
+    if (kind === "ADD") toast(t("checkout.added", { name }), "add");
+    else if (kind === "REMOVE") toast(t("checkout.removed", { name }), "remove");
+    else if (kind === "UNRECOGNISED") toast(t("checkout.unrecognised"), "info");
+  }
+
+  function onReply(message) {
+    const reply = JSON.parse(message.data);
+    if (reply.error) {
+      showError(new Error(reply.error));
+      return;
+    }
+    const now = performance.now();
+    const dropped = reply.dropped_frames ?? droppedSoFar;
+    // Frames the server skipped (latest frame wins) were the oldest ones still waiting.
+    sendTimes.splice(0, Math.max(0, dropped - droppedSoFar));
+    droppedSoFar = dropped;
+    const sentAt = sendTimes.shift();
+    if (sentAt !== undefined) latencyValue.textContent = `${Math.round(now - sentAt)} ms`;
+    replyTimes.push(now);
+    replyTimes = replyTimes.filter((time) => now - time <= 2000);
+    fpsValue.textContent = (replyTimes.length / 2).toFixed(1);
+    droppedValue.textContent = String(dropped);
+
+    detections = (reply.detections ?? []).map((detection) => {
+      const name = productName(detection);
+      const score = detection.score ?? null;
+      const label = name ? `${name} ${score === null ? "" : formatScore(score)}`.trim() : t("checkout.unknownItem");
+      return { box: detection.box ?? detection.xyxy, label, recognised: Boolean(name) };
+    });
+    const best = (reply.detections ?? []).filter((detection) => productName(detection)).sort((a, b) => (b.score ?? 0) - (a.score ?? 0))[0];
+    if (best) {
+      matchValue.textContent = productName(best);
+      scoreValue.textContent = formatScore(best.score);
+    }
+    for (const event of reply.events ?? []) {
+      announce(event);
+      if (productName(event)) {
+        matchValue.textContent = productName(event);
+        scoreValue.textContent = formatScore(event.score);
+      }
+    }
+    if (reply.cart) showCart(reply.cart);
+    redraw();
+  }
+
+  function redraw() {
+    drawOverlay(canvas, video, { detections: stream ? detections : [], frameSize, zone, zoneOpen: drawingZone });
+  }
+
+  // ---- streaming ----
+  async function sendFrame() {
+    if (!socket || socket.readyState !== WebSocket.OPEN || !video.videoWidth) return;
+    if (sendTimes.length >= MAX_IN_FLIGHT) return;
+    const frame = grab(video, FRAME_WIDTH);
+    frameSize = { width: frame.width, height: frame.height };
+    sendTimes.push(performance.now());
+    try {
+      socket.send(await toJpeg(frame));
+    } catch (error) {
+      sendTimes.pop();
+      showError(error);
+    }
+  }
+
+  function connect(id) {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(socketUrl(`/api/ws/checkout/${id}`));
+      ws.binaryType = "arraybuffer";
+      ws.addEventListener("open", () => resolve(ws), { once: true });
+      ws.addEventListener("message", onReply);
+      ws.addEventListener("close", (event) => {
+        if (socket === ws) {
+          socket = null;
+          setText(connection, "checkout.offline");
+          connection.className = "badge badge-muted";
+          if (stream) {
+            toast(event.reason || t("checkout.disconnected"), "error", 5000);
+            stop();
+          }
+        }
+        reject(new Error(event.reason || t("checkout.disconnected")));
+      });
+    });
+  }
+
+  async function start() {
+    try {
+      stream = await openCamera(video, cameraSelect.value || undefined);
+      placeholder.hidden = true;
+      await fillCameras();
+      const id = await ensureSession();
+      socket = await connect(id);
+      setText(connection, "checkout.live");
+      connection.className = "badge";
+      sendTimes = [];
+      droppedSoFar = 0;
+      // A timer, not requestAnimationFrame: the rate stays steady when the tab is in the
+      // background, and the server sees frames evenly spaced.
+      timer = setInterval(sendFrame, 1000 / FRAMES_PER_SECOND);
+      startButton.disabled = true;
+      stopButton.disabled = false;
+    } catch (error) {
+      showError(error);
+      stop();
+    }
+  }
+
+  function stop() {
+    clearInterval(timer);
+    timer = null;
+    const ws = socket;
+    socket = null;
+    ws?.close(1000, "stopped");
+    closeCamera(video, stream);
+    stream = null;
+    detections = [];
+    placeholder.hidden = false;
+    startButton.disabled = false;
+    stopButton.disabled = true;
+    setText(connection, "checkout.offline");
+    connection.className = "badge badge-muted";
+    redraw();
+  }
+
+  async function fillCameras() {
+    const chosen = cameraSelect.value;
+    const cameras = await listCameras();
+    replace(
+      cameraSelect,
+      h("option", { value: "", i18n: "checkout.defaultCamera" }),
+      cameras.map((camera, index) => h("option", { value: camera.deviceId, text: camera.label || t("checkout.cameraN", { n: index + 1 }) })),
+    );
+    cameraSelect.value = cameras.some((camera) => camera.deviceId === chosen) ? chosen : "";
+  }
+
+  // ---- zone (ROI) ----
+  function setDrawing(on) {
+    drawingZone = on;
+    if (on) zone = [];
+    zoneButton.setAttribute("aria-pressed", String(on));
+    canvas.classList.toggle("drawing", on);
+    saveZoneButton.hidden = !on;
+    zoneHint.hidden = !on;
+    redraw();
+  }
+
+  canvas.addEventListener("click", (event) => {
+    if (!drawingZone) return;
+    const point = normalisedPoint(event, video, canvas);
+    if (point) zone.push(point);
+    saveZoneButton.disabled = zone.length < 3;
+    redraw();
+  });
+  zoneButton.addEventListener("click", () => {
+    setDrawing(!drawingZone);
+    saveZoneButton.disabled = true;
+  });
+  saveZoneButton.addEventListener("click", () =>
+    busy(saveZoneButton, async () => {
+      const id = await ensureSession();
+      await api(`/api/sessions/${id}/roi`, { method: "POST", json: { points: zone } });
+      setDrawing(false);
+      zone = zone.slice();
+      redraw();
+      toast(t("checkout.zoneSaved"));
+    }),
+  );
+  clearZoneButton.addEventListener("click", () =>
+    busy(clearZoneButton, async () => {
+      setDrawing(false);
+      zone = [];
+      redraw();
+      if (sessionId) await api(`/api/sessions/${sessionId}/roi`, { method: "DELETE" });
+      toast(t("checkout.zoneCleared"));
+    }),
+  );
+
+  // ---- video file ----
+  uploadButton.addEventListener("click", async () => {
+    const file = fileInput.files[0];
+    if (!file) {
+      fileInput.focus();
+      return toast(t("checkout.chooseVideo"), "error");
+    }
+    uploadButton.disabled = true;
+    uploadProgress.value = 0;
+    processProgress.value = 0;
+    setText(uploadStatus, "checkout.uploading");
+    try {
+      const id = await ensureSession();
+      const form = new FormData();
+      form.append("video", file);
+      const { task_id: taskId } = await uploadWithProgress(`/api/sessions/${id}/video-upload`, form, (fraction) => {
+        uploadProgress.value = fraction;
+      });
+      uploadProgress.value = 1;
+      setText(uploadStatus, "checkout.processing");
+      cancelButton.hidden = false;
+      uploadAbort = new AbortController();
+      cancelButton.onclick = () => cancelTask(id, taskId);
+      await followEvents(
+        `/api/sessions/${id}/video-status?task_id=${encodeURIComponent(taskId)}`,
+        (name, data) => onTaskEvent(name, data),
+        uploadAbort.signal,
+      );
+    } catch (error) {
+      if (error.name !== "AbortError") showError(error);
+    } finally {
+      uploadButton.disabled = false;
+      cancelButton.hidden = true;
+      uploadAbort = null;
+      await loadCart();
+    }
+  });
+
+  function onTaskEvent(name, data) {
+    if (typeof data !== "object" || data === null) return;
+    const progress = data.progress ?? (data.total_frames ? data.frames / data.total_frames : null);
+    if (progress !== null && progress !== undefined) processProgress.value = progress;
+    if (data.frames !== undefined) setText(uploadStatus, "checkout.framesDone", { n: data.frames });
+    for (const event of data.events ?? []) announce(event);
+    if (data.cart) showCart(data.cart);
+    if (data.error) showError(new Error(data.error));
+    const state = data.status ?? name;
+    if (state === "done" || state === "completed" || state === "finished") {
+      processProgress.value = 1;
+      setText(uploadStatus, "checkout.videoDone");
+    } else if (state === "cancelled") setText(uploadStatus, "checkout.videoCancelled");
+  }
+
+  async function cancelTask(id, taskId) {
+    try {
+      await api(`/api/sessions/${id}/video-tasks/${encodeURIComponent(taskId)}`, { method: "DELETE" });
+    } catch (error) {
+      showError(error);
+    }
+    uploadAbort?.abort();
+  }
+
+  // ---- wiring ----
+  startButton.addEventListener("click", start);
+  stopButton.addEventListener("click", stop);
+  billButton.addEventListener("click", () => {
+    stop();
+    navigate(`/bill/${sessionId}`);
+  });
+  newButton.addEventListener("click", () =>
+    busy(newButton, async () => {
+      stop();
+      forgetSession();
+      sessionId = null;
+      zone = [];
+      showCart([]);
+      await ensureSession();
+      toast(t("checkout.newStarted"));
+    }),
+  );
+  const onResize = () => redraw();
+  window.addEventListener("resize", onResize);
+
+  fillCameras().catch(showError);
+  loadCart();
+  redraw();
+
+  return () => {
+    stop();
+    uploadAbort?.abort();
+    window.removeEventListener("resize", onResize);
+  };
+}

@@ -1,0 +1,54 @@
+// My page: the shopper's past orders, newest first, each with its items and totals.
+import { api } from "../api.js";
+import { h, replace } from "../dom.js";
+import { formatDateTime, formatMoney, lineTotal } from "../i18n.js";
+import { pageHead } from "../ui.js";
+
+/** An order's lines as a table: product, quantity, unit price, line total. */
+export function orderTable(order) {
+  return h(
+    "table",
+    { class: "data" },
+    h("thead", {}, h("tr", {}, h("th", { i18n: "bill.product" }), h("th", { class: "num", i18n: "bill.quantity" }), h("th", { class: "num", i18n: "bill.unitPrice" }), h("th", { class: "num", i18n: "bill.lineTotal" }))),
+    h(
+      "tbody",
+      {},
+      order.items.map((item) =>
+        h(
+          "tr",
+          {},
+          h("td", { text: item.product_name ?? item.name }),
+          h("td", { class: "num", text: String(item.quantity) }),
+          h("td", { class: "num money", text: formatMoney(item.unit_price) }),
+          h("td", { class: "num money", text: formatMoney(item.line_total ?? lineTotal(item.unit_price, item.quantity)) }),
+        ),
+      ),
+    ),
+  );
+}
+
+function orderCard(order) {
+  return h(
+    "article",
+    { class: "card order", dataset: { orderId: order.id } },
+    h(
+      "div",
+      { class: "order-head" },
+      h("div", {}, h("strong", { text: formatDateTime(order.confirmed_at) }), h("div", { class: "small muted" }, h("span", { i18n: "receipt.order" }), " ", order.id.slice(0, 8))),
+      h("div", { class: "row" }, h("span", { class: "badge badge-muted", i18n: "me.itemsCount", i18nVars: { n: order.total_items } }), h("strong", { class: "money", text: formatMoney(order.total_amount) })),
+    ),
+    h("div", { class: "table-wrap" }, orderTable(order)),
+  );
+}
+
+export async function render(main) {
+  const page = await api("/api/orders?limit=50");
+  const orders = page.items ?? page;
+  replace(
+    main,
+    pageHead("me.title", "me.subtitle"),
+    orders.length
+      ? h("div", { class: "stack" }, orders.map(orderCard))
+      : h("div", { class: "card empty" }, h("p", { i18n: "me.empty" }), h("a", { class: "btn", href: "/checkout", dataset: { link: "" }, i18n: "receipt.next" })),
+  );
+}
