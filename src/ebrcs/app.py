@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from ebrcs import __version__
 from ebrcs.auth.views import router as auth_router
+from ebrcs.catalog.views import router as catalog_router
 from ebrcs.checkout.expiry import expire_idle_sessions_forever
 from ebrcs.checkout.live import LiveCheckouts
 from ebrcs.checkout.video import VideoTasks
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(system_router)
     app.include_router(auth_router)
+    app.include_router(catalog_router)
     app.include_router(checkout_router)
     app.include_router(checkout_socket_router)
     install_web_app(app)

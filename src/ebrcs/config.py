@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     clip_model: str | None = None
 
     index_kind: str = "flat"
+    index_snapshot_seconds: float = Field(default=60.0, gt=0)
     match_threshold: float = Field(default=0.5, ge=-1.0, le=1.0)
     match_margin: float = Field(default=0.0, ge=0.0, le=2.0)
     top_k: int = Field(default=5, ge=1, le=100)
@@ -47,6 +48,7 @@ class Settings(BaseSettings):
     max_frame_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
     max_video_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
     max_images_per_product: int = Field(default=3, ge=1)
+    max_stored_images_per_product: int = Field(default=12, ge=1)
     max_cart_quantity: int = Field(default=999, ge=1)
     max_product_price: Decimal = Decimal("1000000")
 

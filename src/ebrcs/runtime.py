@@ -7,8 +7,14 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session, sessionmaker
 
 from ebrcs.auth.startup import warn_if_no_admin
+from ebrcs.catalog.index import ProductIndex
+from ebrcs.catalog.loading import open_product_index
+from ebrcs.catalog.snapshots import SnapshotWriter
 from ebrcs.config import Settings
 from ebrcs.db.engine import session_factory
+from ebrcs.embedding.base import Embedder
+from ebrcs.embedding.registry import load_embedder
+from ebrcs.recognition.recogniser import Recogniser
 
 
 @dataclass
@@ -17,6 +23,10 @@ class Runtime:
 
     settings: Settings
     sessions: sessionmaker[Session]
+    embedder: Embedder
+    index: ProductIndex
+    recogniser: Recogniser
+    snapshots: SnapshotWriter
 
     @classmethod
     def start(cls, settings: Settings) -> Runtime:
@@ -25,7 +35,29 @@ class Runtime:
         settings.resolved_jwt_secret()  # created on first start, kept in the data dir
         sessions = session_factory(settings)
         warn_if_no_admin(sessions)
-        return cls(settings=settings, sessions=sessions)
+        embedder = load_embedder(settings)  # once per process, shared by every runtime
+        snapshot_path = settings.index_dir / "products.faiss"
+        with sessions() as db:
+            index = open_product_index(
+                db=db, embedder=embedder, kind=settings.index_kind, snapshot_path=snapshot_path
+            )
+        snapshots = SnapshotWriter(index, snapshot_path, settings.index_snapshot_seconds)
+        recogniser = Recogniser(
+            embedder,
+            index,
+            top_k=settings.top_k,
+            threshold=settings.match_threshold,
+            margin=settings.match_margin,
+        )
+        return cls(
+            settings=settings,
+            sessions=sessions,
+            embedder=embedder,
+            index=index,
+            recogniser=recogniser,
+            snapshots=snapshots.start(),
+        )
 
     def close(self) -> None:
         """Release what the runtime holds."""
+        self.snapshots.stop()

@@ -19,7 +19,13 @@ router = APIRouter(tags=["system"])
 @router.get("/api/health")
 def health(runtime: RuntimeDep) -> dict[str, Any]:
     """Whether the server and its database work, and what it serves."""
-    body: dict[str, Any] = {"status": "ok", "database": "ok", "active_sessions": None}
+    body: dict[str, Any] = {
+        "status": "ok",
+        "database": "ok",
+        "active_sessions": None,
+        "embedder": runtime.embedder.id,
+        "index_size": runtime.index.ntotal,
+    }
     try:
         with runtime.sessions() as db:
             db.execute(text("SELECT 1"))

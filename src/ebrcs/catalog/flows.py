@@ -1,0 +1,252 @@
+"""Catalogue processes that span the database, the photo store and the live index."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import TypeVar
+
+import numpy as np
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import Session
+
+from ebrcs.auth.models import User
+from ebrcs.catalog import service
+from ebrcs.catalog.index import ProductIndex
+from ebrcs.catalog.models import Product, ProductImage
+from ebrcs.catalog.photos import Photo, discard_photos, read_photo, store_photos
+from ebrcs.catalog.schemas import ProductDraft, ProductUpdate
+from ebrcs.config import Settings
+from ebrcs.embedding.base import Embedder
+from ebrcs.errors import InvalidInput
+from ebrcs.recognition.recogniser import Recogniser
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def validated(model: type[Model], fields: dict[str, object]) -> Model:
+    """Build ``model`` from raw fields, turning validation failures into ``InvalidInput``."""
+    try:
+        return model.model_validate(fields)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in issue['loc']) or 'body'}: {issue['msg']}"
+            for issue in error.errors()
+        )
+        raise InvalidInput(problems) from error
+
+
+def check_price(price: object, settings: Settings) -> None:
+    """Refuse prices above the shop's ceiling."""
+    if price is not None and price > settings.max_product_price:  # type: ignore[operator]
+        raise InvalidInput(f"price must be at most {settings.max_product_price}")
+
+
+def read_photos(uploads: Sequence[bytes], settings: Settings) -> list[Photo]:
+    """Check the number of photos in one request and decode each one."""
+    limit = settings.max_images_per_product
+    if not 1 <= len(uploads) <= limit:
+        raise InvalidInput(f"send between 1 and {limit} images, not {len(uploads)}")
+    return [read_photo(data, settings) for data in uploads]
+
+
+def _end_read_transaction(db: Session) -> None:
+    """Finish the request's open transaction before slow work or ``commit_lock``.
+
+    SQLite takes its write lock when a transaction begins, so a transaction left open across
+    embedding would stall every other writer, and one opened before ``commit_lock`` could
+    deadlock with a thread that holds the lock and waits for the database.
+    """
+    db.commit()
+
+
+def _save_photos(
+    *,
+    db: Session,
+    index: ProductIndex,
+    settings: Settings,
+    product: Product,
+    photos: Sequence[Photo],
+    vectors: np.ndarray,
+    existing: bool,
+) -> int:
+    """Store photos, commit their rows with their vectors, then make them findable.
+
+    Returns how many photos the product has now.
+    """
+    image_ids = [uuid.uuid4() for _ in photos]
+    paths = store_photos(settings.images_dir, product.id, image_ids, photos)
+    try:
+        with index.commit_lock:
+            embedding_ids = service.allocate_embedding_ids(db=db, count=len(photos))
+            stored = 0
+            if existing:
+                db.refresh(product)
+                stored = service.image_count(db=db, product_id=product.id)
+                if stored + len(photos) > settings.max_stored_images_per_product:
+                    raise InvalidInput(
+                        f"a product keeps at most {settings.max_stored_images_per_product} "
+                        f"photos; it has {stored}"
+                    )
+            db.add_all(
+                ProductImage(
+                    id=image_id,
+                    product_id=product.id,
+                    image_path=path,
+                    embedding_id=embedding_id,
+                    embedding=service.encode_vector(vector),
+                    embedding_dim=index.dim,
+                    embedder_id=str(index.embedder_id),
+                )
+                for image_id, path, embedding_id, vector in zip(
+                    image_ids, paths, embedding_ids, vectors, strict=True
+                )
+            )
+            db.commit()
+            if product.is_active:
+                index.add(np.array(embedding_ids), vectors, [product.id] * len(photos))
+            else:
+                index.mark_applied(embedding_ids[-1])
+    except BaseException:
+        db.rollback()
+        discard_photos(settings.images_dir, paths)
+        raise
+    return stored + len(photos)
+
+
+def register_product(
+    *,
+    db: Session,
+    index: ProductIndex,
+    embedder: Embedder,
+    settings: Settings,
+    fields: dict[str, object],
+    uploads: Sequence[bytes],
+    created_by: User | None,
+) -> tuple[Product, int]:
+    """Check, embed, commit a new product with its photos and vectors, then index them.
+
+    Returns the product and how many photos it got. Nothing is written unless every field
+    and photo is acceptable; embedding runs before any lock is taken.
+    """
+    draft = validated(ProductDraft, fields)
+    check_price(draft.price, settings)
+    photos = read_photos(uploads, settings)
+    created_by_id = created_by.id if created_by else None
+    _end_read_transaction(db)
+    vectors = embedder.embed([photo.pixels for photo in photos])
+    product = Product(
+        id=uuid.uuid4(),
+        name=draft.name,
+        price=draft.price,
+        description=draft.description,
+        created_by=created_by_id,
+        is_active=True,
+    )
+    db.add(product)
+    count = _save_photos(
+        db=db,
+        index=index,
+        settings=settings,
+        product=product,
+        photos=photos,
+        vectors=vectors,
+        existing=False,
+    )
+    return product, count
+
+
+def add_photos(
+    *,
+    db: Session,
+    index: ProductIndex,
+    embedder: Embedder,
+    settings: Settings,
+    product_id: uuid.UUID,
+    uploads: Sequence[bytes],
+) -> tuple[Product, int]:
+    """Add photos (and their vectors) to a product; returns it and its photo count."""
+    product = service.get(db=db, product_id=product_id)
+    photos = read_photos(uploads, settings)
+    _end_read_transaction(db)
+    vectors = embedder.embed([photo.pixels for photo in photos])
+    count = _save_photos(
+        db=db,
+        index=index,
+        settings=settings,
+        product=product,
+        photos=photos,
+        vectors=vectors,
+        existing=True,
+    )
+    return product, count
+
+
+def update_product(
+    *,
+    db: Session,
+    index: ProductIndex,
+    settings: Settings,
+    product_id: uuid.UUID,
+    fields: dict[str, object],
+) -> Product:
+    """Change a product's fields; (de)activation moves its vectors out of or into the index.
+
+    Taking a product off sale removes its vectors before the commit, so no search that
+    starts after this returns finds it; putting it back adds them after the commit, so no
+    search ever finds a product the database does not list as active.
+    """
+    changes = validated(ProductUpdate, fields)
+    check_price(changes.price, settings)
+    _end_read_transaction(db)
+    with index.commit_lock:
+        product = service.get(db=db, product_id=product_id)
+        for name in changes.model_fields_set - {"is_active"}:
+            value = getattr(changes, name)
+            if value is None and name != "description":
+                raise InvalidInput(f"{name} cannot be null")
+            setattr(product, name, value)
+        if changes.is_active is None or changes.is_active == product.is_active:
+            db.commit()
+            return product
+        product.is_active = changes.is_active
+        stored = service.vectors_of(product.images)
+        if changes.is_active:
+            db.commit()
+            if len(stored.embedding_ids):
+                index.add(stored.embedding_ids, stored.vectors, stored.product_ids)
+            return product
+        index.remove(stored.embedding_ids.tolist())
+        try:
+            db.commit()
+        except BaseException:
+            db.rollback()
+            if len(stored.embedding_ids):
+                index.add(stored.embedding_ids, stored.vectors, stored.product_ids)
+            raise
+        return product
+
+
+def deactivate(
+    *, db: Session, index: ProductIndex, settings: Settings, product_id: uuid.UUID
+) -> Product:
+    """Take a product off sale: never recognised again, its order history kept."""
+    return update_product(
+        db=db, index=index, settings=settings, product_id=product_id, fields={"is_active": False}
+    )
+
+
+def recognise_photo(
+    *, db: Session, recogniser: Recogniser, settings: Settings, data: bytes
+) -> list[dict[str, object]]:
+    """Products an uploaded photo most likely shows, best first, with names and scores."""
+    photo = read_photo(data, settings)
+    _end_read_transaction(db)
+    (recognition,) = recogniser.recognise([photo.pixels])
+    names = service.names(db=db, product_ids=[match.product_id for match in recognition.matches])
+    # A product deactivated between search and naming is left out rather than shown.
+    return [
+        {"product_id": match.product_id, "name": names[match.product_id], "score": match.score}
+        for match in recognition.matches
+        if match.product_id in names
+    ]

@@ -1,0 +1,193 @@
+"""The live product index: FAISS inner-product search over explicit embedding ids."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+
+import faiss
+import numpy as np
+
+from ebrcs.catalog.rwlock import ReadWriteLock
+from ebrcs.recognition.types import Hit
+
+INDEX_KINDS = ("flat", "hnsw")
+HNSW_NEIGHBOURS = 32
+HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_SEARCH = 96
+
+
+def _new_faiss_index(dim: int, kind: str) -> faiss.IndexIDMap2:
+    if kind == "flat":
+        inner = faiss.IndexFlatIP(dim)
+    elif kind == "hnsw":
+        inner = faiss.IndexHNSWFlat(dim, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
+        inner.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        inner.hnsw.efSearch = HNSW_EF_SEARCH
+    else:
+        raise ValueError(f"unknown index kind {kind!r}; choose one of {INDEX_KINDS}")
+    return faiss.IndexIDMap2(inner)
+
+
+class ProductIndex:
+    """Nearest stored vectors of active products, by inner product (cosine on unit vectors).
+
+    Thread-safety: every method may be called from any thread. ``search`` holds the read side
+    of a writer-preferring lock, so searches run in parallel; ``add`` and ``remove`` hold the
+    write side. Nothing slow (embedding, database, disk) ever happens under that lock.
+
+    Ordering: the index follows the database. Callers that commit a change and then apply it
+    hold ``commit_lock`` across both steps, so changes reach the index in commit order.
+    Vectors are keyed by their ``embedding_id``; ids are never reused, so a vector never
+    changes under its id.
+
+    ``kind="hnsw"`` is an approximate graph index for large catalogues. HNSW graphs cannot
+    delete, so removed ids are hidden by a search-time filter and re-adding one reveals it.
+    """
+
+    def __init__(self, dim: int, kind: str = "flat", *, embedder_id: str | None = None) -> None:
+        self.dim = dim
+        self.kind = kind
+        self.embedder_id = embedder_id
+        self.commit_lock = threading.Lock()
+        self._index = _new_faiss_index(dim, kind)
+        self._lock = ReadWriteLock()
+        self._products: dict[int, uuid.UUID] = {}
+        self._hidden: set[int] = set()
+        self._search_params: faiss.SearchParameters | None = None
+        self._filter_refs: tuple[object, ...] = ()
+        self._watermark = 0
+        self._version = 0
+
+    @property
+    def ntotal(self) -> int:
+        """How many vectors can be found now."""
+        return len(self._products)
+
+    @property
+    def watermark(self) -> int:
+        """The highest embedding id this index has applied (found, hidden or skipped)."""
+        return self._watermark
+
+    @property
+    def version(self) -> int:
+        """A number that changes whenever the content changes (for snapshot scheduling)."""
+        return self._version
+
+    def add(
+        self, embedding_ids: np.ndarray, vectors: np.ndarray, product_ids: Sequence[uuid.UUID]
+    ) -> None:
+        """Make ``vectors`` findable under their ids; ids already present are ignored."""
+        ids = np.ascontiguousarray(embedding_ids, dtype=np.int64).reshape(-1)
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(ids), self.dim)
+        if len(product_ids) != len(ids):
+            raise ValueError("one product id is needed per vector")
+        with self._lock.write():
+            fresh = [
+                position
+                for position, embedding_id in enumerate(ids.tolist())
+                if embedding_id not in self._products
+            ]
+            revealed = [i for i in fresh if int(ids[i]) in self._hidden]
+            appended = [i for i in fresh if int(ids[i]) not in self._hidden]
+            if appended:
+                self._index.add_with_ids(vectors[appended], ids[appended])
+            for position in fresh:
+                self._products[int(ids[position])] = product_ids[position]
+            if revealed:
+                self._hidden.difference_update(int(ids[i]) for i in revealed)
+                self._rebuild_filter()
+            if len(ids):
+                self._watermark = max(self._watermark, int(ids.max()))
+            self._version += 1
+
+    def remove(self, embedding_ids: Iterable[int]) -> int:
+        """Stop finding these ids; returns how many were findable."""
+        wanted = np.fromiter((int(i) for i in embedding_ids), dtype=np.int64)
+        with self._lock.write():
+            present = [int(i) for i in wanted if int(i) in self._products]
+            if not present:
+                return 0
+            for embedding_id in present:
+                del self._products[embedding_id]
+            if self.kind == "flat":
+                self._index.remove_ids(np.array(present, dtype=np.int64))
+            else:
+                self._hidden.update(present)
+                self._rebuild_filter()
+            self._version += 1
+            return len(present)
+
+    def mark_applied(self, embedding_id: int) -> None:
+        """Record that every id up to ``embedding_id`` has been considered."""
+        with self._lock.write():
+            self._watermark = max(self._watermark, embedding_id)
+
+    def search(self, queries: np.ndarray, k: int) -> list[list[Hit]]:
+        """The ``k`` nearest vectors of each query, best first."""
+        queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
+        with self._lock.read():
+            if not self._products or k < 1:
+                return [[] for _ in range(len(queries))]
+            k = min(k, len(self._products))
+            if self._search_params is None:
+                scores, labels = self._index.search(queries, k)
+            else:
+                scores, labels = self._index.search(queries, k, params=self._search_params)
+            products = self._products
+            return [
+                [
+                    Hit(embedding_id=label, product_id=products[label], score=score)
+                    for score, label in zip(row_scores.tolist(), row_labels.tolist(), strict=True)
+                    if label >= 0 and label in products
+                ]
+                for row_scores, row_labels in zip(scores, labels, strict=True)
+            ]
+
+    def ids(self) -> set[int]:
+        """The ids that can be found now."""
+        with self._lock.read():
+            return set(self._products)
+
+    def export(self, write: Callable[[faiss.IndexIDMap2, int], None]) -> None:
+        """Call ``write(faiss_index, watermark)`` while no writer can change the index."""
+        with self._lock.read():
+            write(self._index, self._watermark)
+
+    @classmethod
+    def restore(
+        cls,
+        faiss_index: faiss.IndexIDMap2,
+        *,
+        kind: str,
+        embedder_id: str | None,
+        watermark: int,
+        products: dict[int, uuid.UUID],
+    ) -> ProductIndex:
+        """An index around a loaded FAISS index; ids missing from ``products`` stay hidden."""
+        index = cls(faiss_index.d, kind, embedder_id=embedder_id)
+        stored = faiss.vector_to_array(faiss_index.id_map).astype(np.int64)
+        unknown = [int(i) for i in stored if int(i) not in products]
+        index._index = faiss_index
+        index._products = {int(i): products[int(i)] for i in stored if int(i) in products}
+        index._watermark = watermark
+        if unknown and kind == "flat":
+            faiss_index.remove_ids(np.array(unknown, dtype=np.int64))
+        elif unknown:
+            index._hidden = set(unknown)
+            index._rebuild_filter()
+        return index
+
+    def _rebuild_filter(self) -> None:
+        """Refresh the search-time filter that hides removed HNSW vectors (writer held)."""
+        if not self._hidden:
+            self._search_params, self._filter_refs = None, ()
+            return
+        hidden = faiss.IDSelectorBatch(np.array(sorted(self._hidden), dtype=np.int64))
+        visible = faiss.IDSelectorNot(hidden)
+        params = faiss.SearchParametersHNSW()
+        params.sel = visible
+        params.efSearch = HNSW_EF_SEARCH
+        # FAISS keeps raw pointers: the selectors must live as long as the parameters.
+        self._search_params, self._filter_refs = params, (hidden, visible)

@@ -1,0 +1,105 @@
+"""What the catalogue API accepts and answers."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+ProductName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+Price = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
+
+
+class ProductDraft(BaseModel):
+    """The fields of a product being registered."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: ProductName
+    price: Price = Decimal("0.00")
+    description: Description | None = None
+
+
+class ProductUpdate(BaseModel):
+    """A partial change of a product; fields left out stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: ProductName | None = None
+    price: Price | None = None
+    description: Description | None = None
+    is_active: bool | None = None
+
+
+class ProductImageOut(BaseModel):
+    """One stored photo of a product."""
+
+    id: uuid.UUID
+    url: str | None
+    embedder_id: str
+
+
+class ProductOut(BaseModel):
+    """A product as listings show it."""
+
+    id: uuid.UUID
+    name: str
+    description: str | None
+    price: Decimal
+    is_active: bool
+    image_count: int
+    created_at: datetime
+
+
+class ProductDetail(ProductOut):
+    """A product with its photos."""
+
+    images: list[ProductImageOut]
+
+
+class ProductPage(BaseModel):
+    """One page of products, newest first."""
+
+    items: list[ProductOut]
+    total: int
+    offset: int
+    limit: int
+
+
+class ProductRegistered(BaseModel):
+    """The answer to a registration (the original system's shape)."""
+
+    status: Literal["added"] = "added"
+    product_id: uuid.UUID
+    product_name: str
+    images_count: int
+    total_products: int
+    total_embeddings: int
+
+
+class PhotosAdded(BaseModel):
+    """The answer to adding photos to a product."""
+
+    status: Literal["images_added"] = "images_added"
+    product_id: uuid.UUID
+    images_added: int
+    image_count: int
+    total_embeddings: int
+
+
+class Match(BaseModel):
+    """A product recognised in a photo."""
+
+    product_id: uuid.UUID
+    name: str
+    score: float
+
+
+class Recognition(BaseModel):
+    """Products recognised in a photo, best first."""
+
+    matches: list[Match]

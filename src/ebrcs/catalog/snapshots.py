@@ -1,0 +1,180 @@
+"""Index snapshots on disk: written atomically in the background, checked when read."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import secrets
+import struct
+import threading
+import time
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import faiss
+
+from ebrcs.catalog.index import ProductIndex
+
+log = logging.getLogger(__name__)
+
+SNAPSHOT_FORMAT = 1
+TRAILER = struct.Struct("<QI")  # payload length, CRC-32 of the payload
+STALE_TEMP_SECONDS = 3600
+
+
+class CorruptSnapshot(Exception):
+    """The snapshot file cannot be trusted."""
+
+
+@dataclass(frozen=True)
+class SnapshotHeader:
+    """What a snapshot holds, readable without loading its vectors."""
+
+    kind: str
+    dim: int
+    embedder_id: str | None
+    watermark: int
+
+
+def _fsync_dir(directory: Path) -> None:
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def write_snapshot(index: ProductIndex, path: Path) -> SnapshotHeader:
+    """Write ``index`` to ``path`` atomically: a reader sees the old file or the new, whole."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    written: list[SnapshotHeader] = []
+
+    def _write(faiss_index: faiss.IndexIDMap2, watermark: int) -> None:
+        header = SnapshotHeader(index.kind, index.dim, index.embedder_id, watermark)
+        with temp.open("wb") as file:
+            file.write(json.dumps({"format": SNAPSHOT_FORMAT, **header.__dict__}).encode() + b"\n")
+            length, crc = 0, 0
+
+            def _chunk(data: bytes) -> None:
+                nonlocal length, crc
+                file.write(data)
+                length += len(data)
+                crc = zlib.crc32(data, crc)
+
+            faiss.write_index(faiss_index, faiss.PyCallbackIOWriter(_chunk))
+            file.write(TRAILER.pack(length, crc))
+            file.flush()
+            os.fsync(file.fileno())
+        written.append(header)
+
+    try:
+        index.export(_write)
+        os.replace(temp, path)
+        _fsync_dir(path.parent)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+    return written[0]
+
+
+def _read_header(file: BinaryIO) -> SnapshotHeader:
+    try:
+        fields = json.loads(file.readline())
+        if fields.pop("format") != SNAPSHOT_FORMAT:
+            raise CorruptSnapshot("unknown snapshot format")
+        return SnapshotHeader(**fields)
+    except (ValueError, TypeError, KeyError) as error:
+        raise CorruptSnapshot(f"unreadable header: {error}") from error
+
+
+def read_snapshot(path: Path) -> tuple[SnapshotHeader, faiss.IndexIDMap2]:
+    """The header and FAISS index stored at ``path``; ``CorruptSnapshot`` if damaged."""
+    size = path.stat().st_size
+    with path.open("rb") as file:
+        header = _read_header(file)
+        start = file.tell()
+        if size - start < TRAILER.size:
+            raise CorruptSnapshot("truncated snapshot")
+        file.seek(size - TRAILER.size)
+        length, expected_crc = TRAILER.unpack(file.read(TRAILER.size))
+        if start + length + TRAILER.size != size:
+            raise CorruptSnapshot("snapshot length does not match its trailer")
+        # Check every byte before FAISS parses them: a damaged file must not reach the parser.
+        file.seek(start)
+        crc, remaining = 0, length
+        while remaining:
+            chunk = file.read(min(remaining, 1 << 22))
+            if not chunk:
+                raise CorruptSnapshot("truncated snapshot")
+            crc = zlib.crc32(chunk, crc)
+            remaining -= len(chunk)
+        if crc != expected_crc:
+            raise CorruptSnapshot("snapshot checksum mismatch")
+        file.seek(start)
+        try:
+            loaded = faiss.read_index(faiss.PyCallbackIOReader(file.read))
+        except RuntimeError as error:
+            raise CorruptSnapshot(f"FAISS cannot read the snapshot: {error}") from error
+    if not isinstance(loaded, faiss.IndexIDMap2) or loaded.d != header.dim:
+        raise CorruptSnapshot("snapshot does not hold an id-mapped index of its dimension")
+    return header, loaded
+
+
+def remove_stale_temp_files(path: Path) -> None:
+    """Delete temp files that crashed writers left behind (old enough to be dead)."""
+    cutoff = time.time() - STALE_TEMP_SECONDS
+    for temp in path.parent.glob(f".{path.name}.*.tmp"):
+        with contextlib.suppress(FileNotFoundError):
+            if temp.stat().st_mtime < cutoff:
+                temp.unlink()
+
+
+class SnapshotWriter:
+    """A background thread that snapshots the index when it changed, and once at stop.
+
+    Snapshots are a start-up shortcut, never the truth: the database is. So writing one per
+    interval (not per addition) keeps each registration free of work that grows with the
+    catalogue, and a lost snapshot costs only a longer start.
+    """
+
+    def __init__(self, index: ProductIndex, path: Path, interval_seconds: float) -> None:
+        self.index = index
+        self.path = path
+        self.interval_seconds = interval_seconds
+        self._written_version = index.version
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="index-snapshots", daemon=True)
+
+    def start(self) -> SnapshotWriter:
+        """Begin snapshotting in the background."""
+        self._thread.start()
+        return self
+
+    def write_if_changed(self) -> bool:
+        """Write a snapshot now if the index changed since the last one."""
+        version = self.index.version
+        if version == self._written_version:
+            return False
+        header = write_snapshot(self.index, self.path)
+        self._written_version = version
+        log.info("index snapshot written to %s (watermark %d)", self.path, header.watermark)
+        return True
+
+    def stop(self) -> None:
+        """Stop the thread and write a last snapshot if needed."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        self.write_if_changed()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_seconds):
+            try:
+                self.write_if_changed()
+            except OSError:
+                log.exception("index snapshot failed; will retry")

@@ -1,0 +1,204 @@
+"""Routes of the catalogue: products, their photos, and recognising a photo."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Query, UploadFile, status
+from fastapi.responses import FileResponse
+
+from ebrcs.auth.deps import AdminUser, CurrentUser
+from ebrcs.catalog import flows, service
+from ebrcs.catalog.models import Product
+from ebrcs.catalog.photos import media_type, photo_file
+from ebrcs.catalog.schemas import (
+    Match,
+    PhotosAdded,
+    ProductDetail,
+    ProductImageOut,
+    ProductOut,
+    ProductPage,
+    ProductRegistered,
+    Recognition,
+)
+from ebrcs.config import Settings
+from ebrcs.deps import DbSession, RuntimeDep, SettingsDep
+from ebrcs.errors import NotFound, PayloadTooLarge
+
+router = APIRouter(tags=["catalog"])
+
+Uploads = Annotated[list[UploadFile], File(description="1 to 3 product photos")]
+
+
+def read_uploads(uploads: list[UploadFile], settings: Settings) -> list[bytes]:
+    """The bytes of each upload, refusing any file over the size limit without reading it all."""
+    contents = []
+    for upload in uploads:
+        data = upload.file.read(settings.max_upload_bytes + 1)
+        if len(data) > settings.max_upload_bytes:
+            raise PayloadTooLarge(f"{upload.filename} is larger than {settings.max_upload_bytes}")
+        contents.append(data)
+    return contents
+
+
+def product_out(product: Product, image_count: int) -> ProductOut:
+    """A product row as the API shows it."""
+    return ProductOut(
+        id=product.id,
+        name=product.name,
+        description=product.description,
+        price=product.price,
+        is_active=product.is_active,
+        image_count=image_count,
+        created_at=product.created_at,
+    )
+
+
+@router.post("/api/products", status_code=status.HTTP_201_CREATED)
+def register_product(
+    user: AdminUser,
+    db: DbSession,
+    runtime: RuntimeDep,
+    name: Annotated[str, Form()] = "",
+    price: Annotated[Decimal | None, Form()] = None,
+    description: Annotated[str | None, Form()] = None,
+    images: Uploads = [],  # noqa: B006 - FastAPI copies defaults; [] lets the service say why
+) -> ProductRegistered:
+    """Register a product from 1 to 3 photos; it is recognisable as soon as this returns."""
+    fields: dict[str, object] = {"name": name, "description": description}
+    if price is not None:
+        fields["price"] = price
+    product, images_count = flows.register_product(
+        db=db,
+        index=runtime.index,
+        embedder=runtime.embedder,
+        settings=runtime.settings,
+        fields=fields,
+        uploads=read_uploads(images, runtime.settings),
+        created_by=user,
+    )
+    return ProductRegistered(
+        product_id=product.id,
+        product_name=product.name,
+        images_count=images_count,
+        total_products=service.count_active(db=db),
+        total_embeddings=runtime.index.ntotal,
+    )
+
+
+@router.get("/api/products")
+def list_products(
+    _user: CurrentUser,
+    db: DbSession,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    include_inactive: bool = False,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+) -> ProductPage:
+    """Products newest first, with photo counts (inactive ones on request)."""
+    rows, total = service.list_products(
+        db=db, offset=offset, limit=limit, include_inactive=include_inactive, name_contains=q
+    )
+    items = [product_out(product, count) for product, count in rows]
+    return ProductPage(items=items, total=total, offset=offset, limit=limit)
+
+
+@router.get("/api/products/{product_id}")
+def get_product(_user: CurrentUser, db: DbSession, product_id: uuid.UUID) -> ProductDetail:
+    """One product with its photos."""
+    product = service.get(db=db, product_id=product_id)
+    images = [
+        ProductImageOut(
+            id=image.id,
+            url=f"/api/products/{product.id}/images/{image.id}" if image.image_path else None,
+            embedder_id=image.embedder_id,
+        )
+        for image in product.images
+    ]
+    base = product_out(product, len(images))
+    return ProductDetail(**base.model_dump(), images=images)
+
+
+@router.patch("/api/products/{product_id}")
+def update_product(
+    _user: AdminUser,
+    db: DbSession,
+    runtime: RuntimeDep,
+    product_id: uuid.UUID,
+    body: dict[str, Any],
+) -> ProductOut:
+    """Change name, price, description or whether the product is on sale."""
+    product = flows.update_product(
+        db=db, index=runtime.index, settings=runtime.settings, product_id=product_id, fields=body
+    )
+    return product_out(product, service.image_count(db=db, product_id=product.id))
+
+
+@router.delete("/api/products/{product_id}")
+def deactivate_product(
+    _user: AdminUser, db: DbSession, runtime: RuntimeDep, product_id: uuid.UUID
+) -> ProductOut:
+    """Take a product off sale: it leaves recognition at once; its order history stays."""
+    product = flows.deactivate(
+        db=db, index=runtime.index, settings=runtime.settings, product_id=product_id
+    )
+    return product_out(product, service.image_count(db=db, product_id=product.id))
+
+
+@router.post("/api/products/{product_id}/images", status_code=status.HTTP_201_CREATED)
+def add_product_images(
+    _user: AdminUser,
+    db: DbSession,
+    runtime: RuntimeDep,
+    product_id: uuid.UUID,
+    images: Uploads = [],  # noqa: B006 - see register_product
+) -> PhotosAdded:
+    """Add 1 to 3 more photos to a product (a product keeps at most a configured number)."""
+    uploads = read_uploads(images, runtime.settings)
+    product, image_count = flows.add_photos(
+        db=db,
+        index=runtime.index,
+        embedder=runtime.embedder,
+        settings=runtime.settings,
+        product_id=product_id,
+        uploads=uploads,
+    )
+    return PhotosAdded(
+        product_id=product.id,
+        images_added=len(uploads),
+        image_count=image_count,
+        total_embeddings=runtime.index.ntotal,
+    )
+
+
+@router.get("/api/products/{product_id}/images/{image_id}")
+def product_image(
+    _user: CurrentUser,
+    db: DbSession,
+    settings: SettingsDep,
+    product_id: uuid.UUID,
+    image_id: uuid.UUID,
+) -> FileResponse:
+    """A stored product photo."""
+    image = service.get_image(db=db, product_id=product_id, image_id=image_id)
+    path = photo_file(settings.images_dir, image.image_path)
+    if path is None or not path.is_file():
+        raise NotFound("this vector has no stored photo")
+    return FileResponse(path, media_type=media_type(path))
+
+
+@router.post("/api/recognize")
+def recognize(
+    _user: CurrentUser,
+    db: DbSession,
+    runtime: RuntimeDep,
+    image: Annotated[UploadFile, File(description="a photo of one item")],
+) -> Recognition:
+    """The products a photo most likely shows, best first."""
+    (data,) = read_uploads([image], runtime.settings)
+    matches = flows.recognise_photo(
+        db=db, recogniser=runtime.recogniser, settings=runtime.settings, data=data
+    )
+    return Recognition(matches=[Match(**match) for match in matches])
