@@ -19,6 +19,8 @@ from ebrcs.checkout.views import router as checkout_router
 from ebrcs.checkout.websocket import router as checkout_socket_router
 from ebrcs.config import Settings, get_settings
 from ebrcs.errors import install_error_handlers
+from ebrcs.orders.views import admin_router as orders_admin_router
+from ebrcs.orders.views import billing_router, orders_router
 from ebrcs.runtime import Runtime
 from ebrcs.system.views import router as system_router
 from ebrcs.web.views import install_web_app
@@ -50,5 +52,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(catalog_router)
     app.include_router(checkout_router)
     app.include_router(checkout_socket_router)
+    app.include_router(billing_router)
+    app.include_router(orders_router)
+    app.include_router(orders_admin_router)
     install_web_app(app)
     return app

@@ -135,7 +135,7 @@ def test_cart_of_a_session_that_is_not_active_cannot_change(
         lambda: cart.record_add(db=db, session_id=session_id, product_id=milk, score=0.9),
         lambda: cart.record_remove(db=db, session_id=session_id, product_id=milk),
         lambda: cart.set_quantities(
-            db=db, session_id=session_id, quantities={milk: 5}, max_quantity=99
+            db=db, session_id=session_id, quantities={milk: 5}.items(), max_quantity=99
         ),
         lambda: cart.add_items(
             db=db, session_id=session_id, product_id=milk, quantity=1, max_quantity=99
@@ -158,7 +158,7 @@ def test_line_totals_and_cart_total_are_exact_to_the_cent(
 ) -> None:
     gum, cheese = make_product("Gum", "0.10"), make_product("Cheese", "3.33")
     cart.set_quantities(
-        db=db, session_id=session_id, quantities={gum: 3, cheese: 3}, max_quantity=99
+        db=db, session_id=session_id, quantities={gum: 3, cheese: 3}.items(), max_quantity=99
     )
     loaded = cart.load(db=db, session_id=session_id)
     by_name = {line.name: line for line in loaded.lines}
@@ -176,7 +176,10 @@ def test_set_quantities_sets_exactly_and_zero_removes(
     cart.record_add(db=db, session_id=session_id, product_id=milk, score=0.9)
     cart.record_add(db=db, session_id=session_id, product_id=bread, score=0.9)
     cart.set_quantities(
-        db=db, session_id=session_id, quantities={milk: 4, bread: 0, eggs: 2}, max_quantity=99
+        db=db,
+        session_id=session_id,
+        quantities={milk: 4, bread: 0, eggs: 2}.items(),
+        max_quantity=99,
     )
     assert _quantities(db, session_id) == {"Milk": 4, "Eggs": 2}
 
@@ -201,7 +204,10 @@ def test_rejected_set_quantities_leave_the_cart_untouched(
     }[product_kind]
     with pytest.raises(InvalidInput):
         cart.set_quantities(
-            db=db, session_id=session_id, quantities={milk: 5, other: quantity}, max_quantity=99
+            db=db,
+            session_id=session_id,
+            quantities={milk: 5, other: quantity}.items(),
+            max_quantity=99,
         )
     assert _quantities(db, session_id) == {"Milk": 1}
 

@@ -8,7 +8,7 @@ lock). Each changing function commits its own transaction.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from ebrcs.catalog.models import Product
 from ebrcs.checkout.models import BillingItem, CheckoutSession, EventKind, RecognitionEvent
-from ebrcs.checkout.service import require_active
+from ebrcs.checkout.service import require_active, touch
 from ebrcs.db.base import CENT, utcnow
 from ebrcs.errors import InvalidInput, NotFound
 
@@ -91,6 +91,7 @@ def _changing(db: Session, session_id: uuid.UUID) -> Iterator[CheckoutSession]:
         if session is None:
             raise NotFound("checkout session not found")
         yield require_active(session)
+        touch(db=db, session=session)
         db.commit()
     except BaseException:
         db.rollback()
@@ -233,13 +234,17 @@ def set_quantities(
     *,
     db: Session,
     session_id: uuid.UUID,
-    quantities: Mapping[uuid.UUID, int],
+    quantities: Iterable[tuple[uuid.UUID, int]],
     max_quantity: int,
 ) -> Cart:
-    """Set the cart to exactly these quantities (0 or absent removes), all or nothing."""
-    for quantity in quantities.values():
+    """Set the cart to exactly these ``(product_id, quantity)`` (0 removes), all or nothing."""
+    wanted: dict[uuid.UUID, int] = {}
+    for product_id, quantity in quantities:
         _check_quantity(quantity, max_quantity)
-    wanted = {product_id: quantity for product_id, quantity in quantities.items() if quantity}
+        if product_id in wanted:
+            raise InvalidInput(f"product {product_id} is listed twice")
+        wanted[product_id] = quantity
+    wanted = {product_id: quantity for product_id, quantity in wanted.items() if quantity}
     with _changing(db, session_id):
         _sellable(db, set(wanted))
         current = db.scalars(

@@ -6,11 +6,16 @@ import enum
 import uuid
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, Float, ForeignKey
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ebrcs.db.base import Base, UUIDPrimaryKey, string_enum, utcnow
+
+if TYPE_CHECKING:
+    from ebrcs.auth.models import User
+    from ebrcs.catalog.models import Product
 
 
 class PaymentStatus(enum.StrEnum):
@@ -44,6 +49,7 @@ class Order(UUIDPrimaryKey, Base):
     items: Mapped[list[OrderItem]] = relationship(
         back_populates="order", cascade="all, delete-orphan", passive_deletes=True
     )
+    user: Mapped[User] = relationship(viewonly=True)
 
     __table_args__ = (
         CheckConstraint("total_items > 0", name="total_items_positive"),
@@ -65,6 +71,7 @@ class OrderItem(UUIDPrimaryKey, Base):
     unit_price: Mapped[Decimal]
 
     order: Mapped[Order] = relationship(back_populates="items")
+    product: Mapped[Product] = relationship(viewonly=True)
 
     __table_args__ = (
         CheckConstraint("quantity > 0", name="quantity_positive"),

@@ -1,0 +1,77 @@
+"""Confirming a checkout: the validated cart becomes a paid order in one transaction."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ebrcs.auth.models import User
+from ebrcs.checkout import cart
+from ebrcs.checkout import service as checkout
+from ebrcs.checkout.models import SessionStatus
+from ebrcs.db.base import utcnow
+from ebrcs.errors import Conflict
+from ebrcs.orders import service
+from ebrcs.orders.models import Order, OrderItem, PaymentStatus
+
+log = logging.getLogger(__name__)
+
+
+def confirm(*, db: Session, session_id: uuid.UUID, user: User) -> Order:
+    """Turn the caller's cart into a mock-paid order and complete the session.
+
+    Idempotent: a repeated or concurrent confirmation of the same session returns the one
+    order. The session row is locked first (``FOR UPDATE`` on PostgreSQL; SQLite serialises
+    writers at ``BEGIN IMMEDIATE``), so racing confirmations run one after the other and the
+    later ones find the order; the unique ``orders.session_id`` is the backstop if they ever
+    do not. An expired session can still be confirmed: its cart was kept so the shopper can
+    pay for it, but it can no longer be changed. An empty cart is a Conflict.
+    """
+    try:
+        session = checkout.get_owned(db=db, session_id=session_id, user=user, for_update=True)
+        existing = service.get_for_session(db=db, session_id=session.id)
+        if existing is not None:
+            db.commit()  # nothing to write: only ends the transaction and its lock
+            return existing
+        if session.status == SessionStatus.COMPLETED:
+            raise Conflict("checkout session is completed")
+        bill = cart.load(db=db, session_id=session.id)
+        if not bill.lines:
+            raise Conflict("the cart is empty: add items before confirming")
+        order = Order(
+            user_id=user.id,
+            session_id=session.id,
+            total_items=bill.total_items,
+            total_amount=bill.total_amount,
+            payment_status=PaymentStatus.MOCK_PAID,
+            items=[
+                OrderItem(
+                    product_id=line.product_id,
+                    quantity=line.quantity,
+                    unit_price=line.unit_price,
+                    avg_score=line.avg_score,
+                )
+                for line in bill.lines
+            ],
+        )
+        db.add(order)
+        session.status = SessionStatus.COMPLETED
+        session.last_active = utcnow()
+        db.commit()
+    except IntegrityError:
+        db.rollback()
+        existing = service.get_for_session(db=db, session_id=session_id)
+        if existing is None:
+            raise
+        log.info(
+            "session %s was confirmed concurrently; returning order %s", session_id, existing.id
+        )
+        return existing
+    except BaseException:
+        db.rollback()
+        raise
+    log.info("session %s confirmed as order %s (%s)", session_id, order.id, order.total_amount)
+    return service.get(db=db, order_id=order.id)  # type: ignore[return-value]

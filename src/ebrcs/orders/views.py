@@ -1,0 +1,141 @@
+"""HTTP routes of bill validation, confirmation, order history and the admin's views of orders."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from ebrcs.auth.deps import AdminUser, CurrentUser
+from ebrcs.checkout import cart
+from ebrcs.checkout import service as checkout
+from ebrcs.checkout.schemas import CartOut
+from ebrcs.deps import DbSession, SettingsDep
+from ebrcs.orders import dashboard, flows, service
+from ebrcs.orders.schemas import (
+    AdminOrderOut,
+    AdminOrderPage,
+    BillingUpdateIn,
+    ConfirmedOut,
+    DashboardOut,
+    OrderOut,
+    OrderPage,
+    QuantityIn,
+)
+
+billing_router = APIRouter(prefix="/api/sessions/{session_id}/billing", tags=["billing"])
+orders_router = APIRouter(prefix="/api/orders", tags=["orders"])
+admin_router = APIRouter(prefix="/api/admin", tags=["admin"])
+
+Limit = Annotated[int, Query(ge=1, le=100)]
+Offset = Annotated[int, Query(ge=0, le=1_000_000)]
+
+
+@billing_router.get("")
+def get_billing(session_id: uuid.UUID, db: DbSession, user: CurrentUser) -> CartOut:
+    """The caller's bill: lines and totals priced on the server."""
+    session = checkout.get_owned(db=db, session_id=session_id, user=user)
+    return CartOut.of(cart.load(db=db, session_id=session.id))
+
+
+@billing_router.put("")
+def set_billing(
+    session_id: uuid.UUID,
+    body: BillingUpdateIn,
+    db: DbSession,
+    user: CurrentUser,
+    settings: SettingsDep,
+) -> CartOut:
+    """Set the bill to exactly the listed quantities; products left out or at 0 are removed."""
+    session = checkout.get_owned(db=db, session_id=session_id, user=user)
+    checkout.expire_if_idle(db=db, session=session, ttl_minutes=settings.session_ttl_minutes)
+    updated = cart.set_quantities(
+        db=db,
+        session_id=session.id,
+        quantities=[(line.product_id, line.quantity) for line in body.items],
+        max_quantity=settings.max_cart_quantity,
+    )
+    return CartOut.of(updated)
+
+
+@billing_router.post("/items")
+def add_to_billing(
+    session_id: uuid.UUID,
+    body: QuantityIn,
+    db: DbSession,
+    user: CurrentUser,
+    settings: SettingsDep,
+) -> CartOut:
+    """Add a product the recognition missed."""
+    session = checkout.get_owned(db=db, session_id=session_id, user=user)
+    checkout.expire_if_idle(db=db, session=session, ttl_minutes=settings.session_ttl_minutes)
+    updated = cart.add_items(
+        db=db,
+        session_id=session.id,
+        product_id=body.product_id,
+        quantity=body.quantity,
+        max_quantity=settings.max_cart_quantity,
+    )
+    return CartOut.of(updated)
+
+
+@billing_router.post("/confirm")
+def confirm_billing(session_id: uuid.UUID, db: DbSession, user: CurrentUser) -> ConfirmedOut:
+    """Pay (mock) and turn the bill into an order; repeating it returns the same order."""
+    return ConfirmedOut.of(flows.confirm(db=db, session_id=session_id, user=user))
+
+
+@orders_router.get("")
+def list_orders(
+    db: DbSession, user: CurrentUser, limit: Limit = 20, offset: Offset = 0
+) -> OrderPage:
+    """The caller's orders, newest first."""
+    orders, total = service.find(db=db, user_id=user.id, limit=limit, offset=offset)
+    return OrderPage(
+        orders=[OrderOut.of(order) for order in orders], total=total, limit=limit, offset=offset
+    )
+
+
+@orders_router.get("/{order_id}")
+def get_order(order_id: uuid.UUID, db: DbSession, user: CurrentUser) -> OrderOut:
+    """One of the caller's orders (admins may read every order)."""
+    return OrderOut.of(service.get_visible(db=db, order_id=order_id, user=user))
+
+
+@admin_router.get("/orders")
+def list_all_orders(
+    db: DbSession,
+    _admin: AdminUser,
+    limit: Limit = 20,
+    offset: Offset = 0,
+    user_id: uuid.UUID | None = None,
+    username: Annotated[str | None, Query(max_length=50)] = None,
+    confirmed_from: Annotated[datetime | None, Query(alias="from")] = None,
+    confirmed_to: Annotated[datetime | None, Query(alias="to")] = None,
+) -> AdminOrderPage:
+    """Every user's orders, newest first, confirmed in ``[from, to)`` (UTC without a zone)."""
+    orders, total = service.find(
+        db=db,
+        limit=limit,
+        offset=offset,
+        user_id=user_id,
+        username=username,
+        confirmed_from=confirmed_from,
+        confirmed_to=confirmed_to,
+    )
+    return AdminOrderPage(
+        orders=[AdminOrderOut.of(order) for order in orders],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@admin_router.get("/dashboard")
+def get_dashboard(
+    db: DbSession, _admin: AdminUser, days: Annotated[int, Query(ge=1, le=366)] = 30
+) -> DashboardOut:
+    """Sales per day, best sellers and recognition health of the last ``days`` days."""
+    return dashboard.figures(db=db, days=days)
