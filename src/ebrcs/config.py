@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     session_ttl_minutes: int = Field(default=30, ge=1)
     session_expiry_check_seconds: float = Field(default=60.0, gt=0)
     max_video_tasks: int = Field(default=2, ge=1)
+    checkout_remove_on_exit: bool = True
     learn_from_corrections: bool = False
 
     host: str = "127.0.0.1"

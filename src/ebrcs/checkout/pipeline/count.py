@@ -1,0 +1,259 @@
+"""Counting by events: turning tracks, their identities and the zone into ADD/REMOVE."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import supervision as sv
+
+from ebrcs.checkout.models import EventKind
+from ebrcs.checkout.pipeline.recognise import Identity
+
+
+@dataclass(frozen=True, slots=True)
+class CountEvent:
+    """A counting decision about one tracked item."""
+
+    kind: EventKind
+    product_id: uuid.UUID | None
+    score: float | None
+    track_id: int
+    timestamp: float
+
+
+@dataclass
+class _Track:
+    """What the counter remembers of one tracked item."""
+
+    first_seen: float
+    last_seen: float
+    box: np.ndarray
+    inside: bool
+    """Whether the item is in the zone (after hysteresis); always False without a zone."""
+    born_inside: bool
+    streak: int = 0
+    """Consecutive frames the raw zone test disagreed with ``inside``."""
+    identity: Identity | None = None
+    counted: uuid.UUID | None = None
+    """The product this physical item added to the cart (possibly through an earlier track)."""
+    reported: bool = False
+    """Whether this track's identity was already acted on where it is now."""
+    said_unrecognised: bool = False
+    left_view: bool = False
+    exited: bool = False
+    """Left the zone before being recognised (a REMOVE may still be owed)."""
+
+
+class ItemCounter:
+    """Counts each physical item once, from the confirmed tracks of every frame.
+
+    Without a zone, a track adds its product once, when it is recognised; leaving adds or
+    removes nothing. With a zone, entering it adds and leaving it removes (``remove_on_exit``);
+    a track that starts inside the zone (an item picked out of a basket) only removes.
+    An item that is not recognised is reported as UNRECOGNISED once and never counted.
+
+    Tracks break when an item is hidden for a while. A new track that starts within
+    ``refind_seconds`` near where an earlier track was lost inside the view (not at its edge,
+    where items leave) continues that item: it does not add the same product again.
+    """
+
+    def __init__(
+        self,
+        *,
+        zone_frames: int = 2,
+        remove_on_exit: bool = True,
+        track_timeout: float = 1.0,
+        refind_seconds: float = 1.5,
+        refind_distance: float = 0.6,
+        border_margin: float = 4.0,
+    ) -> None:
+        self.zone_frames = zone_frames
+        self.remove_on_exit = remove_on_exit
+        self.track_timeout = track_timeout
+        self.refind_seconds = refind_seconds
+        self.refind_distance = refind_distance
+        self.border_margin = border_margin
+        self.cart: Counter[uuid.UUID] = Counter()
+        """What these events added minus what they removed."""
+        self._tracks: dict[int, _Track] = {}
+        self._lost: list[tuple[float, _Track]] = []
+
+    def ending(self, timestamp: float) -> set[int]:
+        """Tracks unseen for ``track_timeout``: decide them now, they end this frame."""
+        return {
+            track_id
+            for track_id, track in self._tracks.items()
+            if timestamp - track.last_seen > self.track_timeout
+        }
+
+    def update(
+        self,
+        detections: sv.Detections,
+        in_zone: np.ndarray | None,
+        identities: Mapping[int, Identity],
+        *,
+        timestamp: float,
+        frame_size: tuple[int, int],
+    ) -> tuple[list[CountEvent], set[int]]:
+        """Events of this frame, and the ids of tracks that are over."""
+        zoned = in_zone is not None
+        events: list[CountEvent] = []
+        for index, (box, track_id) in enumerate(
+            zip(detections.xyxy, detections.tracker_id, strict=True)
+        ):
+            track_id = int(track_id)
+            raw_inside = bool(in_zone[index]) if zoned else False
+            track = self._tracks.get(track_id)
+            if track is None:
+                track = self._start(box, raw_inside, timestamp)
+                self._tracks[track_id] = track
+            track.last_seen = timestamp
+            track.box = box
+            track.left_view = self._at_edge(box, frame_size)
+            if zoned:
+                self._follow_zone(track, track_id, raw_inside, timestamp, events)
+        for track_id, identity in identities.items():
+            track = self._tracks.get(track_id)
+            if track is not None:
+                track.identity = identity
+                self._on_identity(track, track_id, zoned, timestamp, events)
+        ended = self.ending(timestamp)
+        for track_id in ended:
+            self._lost.append((timestamp, self._tracks.pop(track_id)))
+        self._lost = [
+            (ended_at, track)
+            for ended_at, track in self._lost
+            if timestamp - ended_at <= self.refind_seconds and not track.left_view
+        ]
+        return events, ended
+
+    def _start(self, box: np.ndarray, inside: bool, timestamp: float) -> _Track:
+        """A new track; it continues a lost one that vanished close by a moment ago."""
+        track = _Track(timestamp, timestamp, box, inside=inside, born_inside=inside)
+        parent = self._nearest_lost(box)
+        if parent is not None:
+            self._lost.remove(parent)
+            lost = parent[1]
+            track.counted = lost.counted
+            track.inside, track.born_inside = lost.inside, lost.born_inside
+            track.said_unrecognised = lost.said_unrecognised
+        return track
+
+    def _nearest_lost(self, box: np.ndarray) -> tuple[float, _Track] | None:
+        """The recently lost track whose last box is closest to ``box``, if close enough."""
+        centre = (box[:2] + box[2:]) / 2
+        best, best_distance = None, math.inf
+        for entry in self._lost:
+            lost_box = entry[1].box
+            diagonal = float(np.hypot(*(lost_box[2:] - lost_box[:2])))
+            distance = float(np.hypot(*((lost_box[:2] + lost_box[2:]) / 2 - centre)))
+            if distance <= self.refind_distance * diagonal and distance < best_distance:
+                best, best_distance = entry, distance
+        return best
+
+    def _follow_zone(
+        self,
+        track: _Track,
+        track_id: int,
+        raw_inside: bool,
+        timestamp: float,
+        events: list[CountEvent],
+    ) -> None:
+        """Zone crossings, once the new side has held for ``zone_frames`` frames."""
+        track.streak = track.streak + 1 if raw_inside != track.inside else 0
+        if track.streak < self.zone_frames:
+            return
+        track.inside, track.streak = raw_inside, 0
+        if track.inside:
+            track.exited = False
+            if track.identity is not None:
+                self._add_or_report(track, track_id, timestamp, events)
+            return
+        if track.counted is not None:
+            if self.remove_on_exit:
+                self._remove(track, track.counted, track_id, timestamp, events)
+        elif track.identity is None:
+            track.exited = True
+        else:
+            self._remove_taken_out(track, track_id, timestamp, events)
+        track.reported = False
+
+    def _on_identity(
+        self, track: _Track, track_id: int, zoned: bool, timestamp: float, events: list[CountEvent]
+    ) -> None:
+        """A track was just recognised: count it if it is where counting happens."""
+        if not zoned or (track.inside and not track.born_inside):
+            self._add_or_report(track, track_id, timestamp, events)
+        elif track.exited:
+            track.exited = False
+            self._remove_taken_out(track, track_id, timestamp, events)
+
+    def _add_or_report(
+        self, track: _Track, track_id: int, timestamp: float, events: list[CountEvent]
+    ) -> None:
+        """ADD the recognised product once, or report the item as UNRECOGNISED once."""
+        identity = track.identity
+        if identity is None or track.reported:
+            return
+        track.reported = True
+        if identity.accepted and identity.product_id is not None:
+            if identity.product_id == track.counted:
+                return
+            track.counted = identity.product_id
+            self.cart[identity.product_id] += 1
+            events.append(
+                CountEvent(EventKind.ADD, identity.product_id, identity.score, track_id, timestamp)
+            )
+        elif track.counted is None and not track.said_unrecognised:
+            track.said_unrecognised = True
+            events.append(
+                CountEvent(
+                    EventKind.UNRECOGNISED, identity.product_id, identity.score, track_id, timestamp
+                )
+            )
+
+    def _remove_taken_out(
+        self, track: _Track, track_id: int, timestamp: float, events: list[CountEvent]
+    ) -> None:
+        """An item that was not added by this track left the zone: remove it if it is there."""
+        identity = track.identity
+        if (
+            self.remove_on_exit
+            and track.born_inside
+            and identity is not None
+            and identity.accepted
+            and identity.product_id is not None
+            and self.cart[identity.product_id] > 0
+        ):
+            self._remove(track, identity.product_id, track_id, timestamp, events)
+
+    def _remove(
+        self,
+        track: _Track,
+        product_id: uuid.UUID,
+        track_id: int,
+        timestamp: float,
+        events: list[CountEvent],
+    ) -> None:
+        """REMOVE one of ``product_id``."""
+        score = track.identity.score if track.identity is not None else None
+        self.cart[product_id] -= 1
+        track.counted = None
+        track.born_inside = False
+        events.append(CountEvent(EventKind.REMOVE, product_id, score, track_id, timestamp))
+
+    def _at_edge(self, box: np.ndarray, frame_size: tuple[int, int]) -> bool:
+        """Whether the box touches the frame's edge (the item is leaving or entering)."""
+        width, height = frame_size
+        margin = self.border_margin
+        return bool(
+            box[0] <= margin
+            or box[1] <= margin
+            or box[2] >= width - margin
+            or box[3] >= height - margin
+        )
