@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -88,17 +89,43 @@ class CheckoutVideo:
 
     name: str
     scenario: str
-    seed: int
-    fps: float
-    size: tuple[int, int]
-    """Frame width and height in pixels."""
     duration: float
     trips: list[ItemTrip]
     true_events: list[TrueEvent]
+    seed: int = 0
+    fps: float = 10.0
+    size: tuple[int, int] = (640, 360)
+    """Frame width and height in pixels."""
     roi: list[tuple[float, float]] | None = None
     light_drift: float = 0.0
     noise_sigma: float = 0.0
     _sprites: dict[Path, np.ndarray] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_trips(
+        cls,
+        trips: Sequence[ItemTrip],
+        *,
+        unknown_labels: Iterable[str] = (),
+        duration: float | None = None,
+        name: str = "custom",
+        scenario: str = "custom",
+        **options: Any,
+    ) -> CheckoutVideo:
+        """A video of these trips (lasting until the last item is gone, plus half a second)."""
+        if duration is None:
+            ends = [trip.gone_at if not trip.stays else trip.arrive_at + 1.5 for trip in trips]
+            duration = max(ends) + 0.5
+        video = cls(
+            name=name,
+            scenario=scenario,
+            duration=duration,
+            trips=list(trips),
+            true_events=[],
+            **options,
+        )
+        video.true_events = _true_events(video, unknown_labels=set(unknown_labels))
+        return video
 
     @property
     def true_cart(self) -> Counter[str]:
@@ -305,22 +332,19 @@ def make_video(
         b = ItemTrip(kept, b_enter, (0.8, 0.68), 0.0, "left", "left", stays=True)
         trips = [a, b]
         t = b.arrive_at + float(rng.uniform(1.0, 2.0))
-    duration = t + 0.5
-    video = CheckoutVideo(
+    return CheckoutVideo.from_trips(
+        trips,
         name=f"{scenario}-{seed}",
         scenario=scenario,
         seed=seed,
         fps=fps,
         size=size,
-        duration=duration,
-        trips=trips,
-        true_events=[],
+        duration=t + 0.5,
         roi=roi,
         light_drift=float(rng.uniform(0.0, 0.08)),
         noise_sigma=float(rng.uniform(1.0, 4.0)),
+        unknown_labels={photo.label for photo in unknown},
     )
-    video.true_events = _true_events(video, unknown_labels={p.label for p in unknown})
-    return video
 
 
 def _true_events(video: CheckoutVideo, *, unknown_labels: set[str]) -> list[TrueEvent]:

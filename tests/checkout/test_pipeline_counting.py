@@ -1,0 +1,141 @@
+"""Counting semantics of the frame pipeline, on small synthetic videos and a colour recogniser."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pipeline_fakes import (
+    COLOURS_RGB,
+    UNKNOWN_RGB,
+    ColourRecogniser,
+    make_photos,
+    product_id,
+)
+
+from ebrcs.checkout.models import EventKind
+from ebrcs.checkout.pipeline import CheckoutPipeline, PipelineConfig
+from ebrcs.checkout.synthetic import ROI_BASKET, CheckoutVideo, ItemPhoto, ItemTrip
+
+SIZE = (320, 180)
+
+
+@pytest.fixture
+def photos(tmp_path: Path) -> dict[str, ItemPhoto]:
+    """Flat-coloured product photos, known and unknown, by label."""
+    made = make_photos(tmp_path, COLOURS_RGB) + make_photos(tmp_path, UNKNOWN_RGB)
+    return {photo.label: photo for photo in made}
+
+
+def run(
+    video: CheckoutVideo, *, config: PipelineConfig | None = None, every: int = 1
+) -> list[tuple[EventKind, str | None]]:
+    """Events the pipeline reports over every ``every``-th frame, as (kind, product label)."""
+    names = {product_id(label): label for label in COLOURS_RGB}
+    pipeline = CheckoutPipeline(ColourRecogniser(), config or PipelineConfig(), roi=video.roi)
+    events = []
+    for index, frame in enumerate(video.frames()):
+        if index % every == 0:
+            result = pipeline.process(frame, index / video.fps)
+            events += [(event.kind, names.get(event.product_id)) for event in result.events]
+    return events
+
+
+def trip(photo: ItemPhoto, enter_at: float, **changes: object) -> ItemTrip:
+    """An item carried in from the left to the middle and out to the right."""
+    values: dict[str, object] = {
+        "rest": (0.45, 0.5),
+        "dwell": 1.0,
+        "entry_edge": "left",
+        "exit_edge": "right",
+    }
+    values.update(changes)
+    return ItemTrip(photo, enter_at, **values)  # type: ignore[arg-type]
+
+
+def video(*trips: ItemTrip, **options: object) -> CheckoutVideo:
+    """A small, slightly noisy video of these trips."""
+    values: dict[str, object] = {"size": SIZE, "fps": 10.0, "noise_sigma": 2.0}
+    values.update(options)
+    return CheckoutVideo.from_trips(trips, unknown_labels=UNKNOWN_RGB, **values)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("dwell", [0.3, 4.0])
+def test_one_item_is_counted_once_however_long_it_dwells(
+    photos: dict[str, ItemPhoto], dwell: float
+) -> None:
+    events = run(video(trip(photos["Tomato"], 0.5, dwell=dwell)))
+    assert events == [(EventKind.ADD, "Tomato")]
+
+
+def test_second_identical_item_is_counted_twice(photos: dict[str, ItemPhoto]) -> None:
+    first = trip(photos["Milk"], 0.5, dwell=0.8)
+    second = trip(photos["Milk"], first.gone_at + 0.2, dwell=0.8)
+    assert run(video(first, second)) == [(EventKind.ADD, "Milk")] * 2
+
+
+def test_two_items_in_view_at_once_are_both_counted(photos: dict[str, ItemPhoto]) -> None:
+    top = trip(photos["Tomato"], 0.5, rest=(0.3, 0.25), dwell=2.0, exit_edge="top")
+    bottom = trip(photos["Cucumber"], 0.7, rest=(0.7, 0.75), dwell=2.0, entry_edge="right")
+    events = run(video(top, bottom))
+    assert sorted(events) == [(EventKind.ADD, "Cucumber"), (EventKind.ADD, "Tomato")]
+
+
+def test_item_put_into_the_zone_and_taken_out_is_added_then_removed(
+    photos: dict[str, ItemPhoto],
+) -> None:
+    moved = trip(photos["Blueberry"], 0.5, rest=(0.8, 0.5), dwell=1.5, exit_edge="left")
+    assert run(video(moved, roi=ROI_BASKET)) == [
+        (EventKind.ADD, "Blueberry"),
+        (EventKind.REMOVE, "Blueberry"),
+    ]
+
+
+def test_taking_an_item_out_of_the_zone_can_be_configured_to_keep_it(
+    photos: dict[str, ItemPhoto],
+) -> None:
+    moved = trip(photos["Blueberry"], 0.5, rest=(0.8, 0.5), dwell=1.5, exit_edge="left")
+    config = PipelineConfig(remove_on_exit=False)
+    assert run(video(moved, roi=ROI_BASKET), config=config) == [(EventKind.ADD, "Blueberry")]
+
+
+def test_item_that_stays_outside_the_zone_is_not_counted(photos: dict[str, ItemPhoto]) -> None:
+    passing = trip(photos["Tomato"], 0.5, rest=(0.3, 0.5), dwell=1.0, exit_edge="left")
+    kept = trip(photos["Milk"], passing.gone_at + 0.3, rest=(0.8, 0.5), stays=True)
+    assert run(video(passing, kept, roi=ROI_BASKET)) == [(EventKind.ADD, "Milk")]
+
+
+def test_unknown_item_is_reported_unrecognised_and_not_counted(
+    photos: dict[str, ItemPhoto],
+) -> None:
+    events = run(video(trip(photos["Mystery"], 0.5, dwell=2.0)))
+    assert [kind for kind, _ in events] == [EventKind.UNRECOGNISED]
+
+
+def test_items_are_counted_once_when_frames_are_dropped(photos: dict[str, ItemPhoto]) -> None:
+    first = trip(photos["Tomato"], 0.5, dwell=3.0)
+    second = trip(photos["Cucumber"], first.gone_at + 0.5, dwell=0.5)
+    assert run(video(first, second, fps=20.0), every=3) == [
+        (EventKind.ADD, "Tomato"),
+        (EventKind.ADD, "Cucumber"),
+    ]
+
+
+def test_events_carry_the_track_and_the_time_of_the_frame(photos: dict[str, ItemPhoto]) -> None:
+    pipeline = CheckoutPipeline(ColourRecogniser(), PipelineConfig())
+    clip = video(trip(photos["Tomato"], 0.5, dwell=2.0))
+    results = [pipeline.process(frame, i / clip.fps) for i, frame in enumerate(clip.frames())]
+    (added,) = [(i, event) for i, result in enumerate(results) for event in result.events]
+    frame_index, event = added
+    assert event.timestamp == frame_index / clip.fps
+    assert event.product_id == product_id("Tomato") and 0.8 <= event.score <= 1.0
+    tracked = results[frame_index].detections
+    assert [item.track_id for item in tracked] == [event.track_id]
+    assert tracked[0].product_id == product_id("Tomato")
+    assert set(results[frame_index].timings_ms) == {
+        "background",
+        "tracking",
+        "embedding",
+        "search",
+        "total",
+    }

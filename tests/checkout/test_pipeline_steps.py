@@ -1,0 +1,158 @@
+"""Each pipeline step on its own: detection, zone, voting, counting, and the video writers."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import supervision as sv
+
+from ebrcs.checkout.models import EventKind
+from ebrcs.checkout.pipeline.count import ItemCounter
+from ebrcs.checkout.pipeline.detect import ForegroundDetector
+from ebrcs.checkout.pipeline.recognise import Identity, vote
+from ebrcs.checkout.pipeline.zone import ItemZone
+from ebrcs.checkout.synthetic import write_mp4, write_y4m
+from ebrcs.errors import InvalidInput
+from ebrcs.recognition.types import ProductMatch, Recognition
+
+APPLE, PEAR = uuid.UUID(int=1), uuid.UUID(int=2)
+
+
+def counter_frame(gain: float = 1.0, seed: int = 0) -> np.ndarray:
+    """A textured, slightly noisy counter, 320 x 180."""
+    rng = np.random.default_rng(seed)
+    texture = np.random.default_rng(99).integers(90, 140, (180, 320, 3)).astype(np.float32)
+    frame = cv2.GaussianBlur(texture, (5, 5), 0) * gain + rng.normal(0, 2, texture.shape)
+    return np.clip(frame, 0, 255).astype(np.uint8)
+
+
+def learned_detector() -> ForegroundDetector:
+    """A detector that has seen the empty counter for a while."""
+    detector = ForegroundDetector(process_width=160)
+    for seed in range(20):
+        detector.detect(counter_frame(seed=seed))
+    return detector
+
+
+def test_detector_finds_every_moving_item_not_just_the_largest() -> None:
+    detector = learned_detector()
+    frame = counter_frame(seed=50)
+    frame[20:80, 20:70] = (30, 30, 200)
+    frame[100:140, 220:260] = (200, 60, 20)
+    boxes = sorted(detector.detect(frame).xyxy.round().tolist())
+    assert boxes == [[20, 20, 70, 80], [220, 100, 260, 140]]
+
+
+def test_detector_ignores_slow_light_drift_and_specks() -> None:
+    detector = learned_detector()
+    frame = counter_frame(gain=1.12, seed=60)
+    frame[10:12, 10:12] = 255
+    assert len(detector.detect(frame)) == 0
+
+
+def test_zone_needs_three_points_inside_the_unit_square() -> None:
+    with pytest.raises(InvalidInput):
+        ItemZone([(0.1, 0.1), (0.9, 0.1)])
+    with pytest.raises(InvalidInput):
+        ItemZone([(0.1, 0.1), (1.5, 0.1), (0.5, 0.9)])
+
+
+def test_zone_triggers_on_the_box_centre() -> None:
+    zone = ItemZone([(0.5, 0.0), (1.0, 0.0), (1.0, 1.0), (0.5, 1.0)])
+    boxes = sv.Detections(xyxy=np.array([[100, 0, 170, 50], [140, 0, 200, 50]], float))
+    assert zone.trigger(boxes, (320, 180)).tolist() == [False, True]
+
+
+def recognition(*scores: tuple[uuid.UUID, float], accepted: bool = True) -> Recognition:
+    """Ranked matches of one crop; the best accepted or not."""
+    matches = [ProductMatch(product, score) for product, score in scores]
+    return Recognition(matches, matches[0] if accepted else None)
+
+
+def test_vote_takes_the_product_most_crops_rank_high() -> None:
+    crops = [
+        recognition((APPLE, 0.9), (PEAR, 0.5)),
+        recognition((PEAR, 0.7), (APPLE, 0.65), accepted=False),
+        recognition((APPLE, 0.8), (PEAR, 0.6)),
+    ]
+    identity = vote(crops, min_agreement=0.5)
+    assert identity.product_id == APPLE and identity.accepted
+    assert identity.score == pytest.approx((0.9 + 0.65 + 0.8) / 3)
+
+
+def test_vote_rejects_a_product_too_few_crops_accept() -> None:
+    crops = [recognition((APPLE, 0.6), accepted=False)] * 2 + [recognition((APPLE, 0.9))]
+    assert vote(crops, min_agreement=0.5) == Identity(APPLE, pytest.approx(0.7), False)
+
+
+def step(
+    counter: ItemCounter,
+    t: float,
+    boxes: dict[int, tuple[float, float, float, float]],
+    identities: dict[int, Identity] | None = None,
+) -> list[tuple[EventKind, int]]:
+    """One frame of tracked boxes (id -> box) into the counter, events as (kind, track)."""
+    detections = sv.Detections(
+        xyxy=np.array(list(boxes.values()), float).reshape(-1, 4),
+        tracker_id=np.array(list(boxes), dtype=int),
+    )
+    events, _ = counter.update(
+        detections, None, identities or {}, timestamp=t, frame_size=(320, 180)
+    )
+    return [(event.kind, event.track_id) for event in events]
+
+
+def test_item_found_again_after_being_hidden_is_not_counted_again() -> None:
+    counter = ItemCounter(track_timeout=0.5, refind_seconds=1.5)
+    apple = Identity(APPLE, 0.9, True)
+    assert step(counter, 0.0, {1: (100, 50, 160, 110)}, {1: apple}) == [(EventKind.ADD, 1)]
+    for t in (0.4, 0.8):  # a hand hides the item; its track ends
+        assert step(counter, t, {}) == []
+    assert step(counter, 1.2, {2: (104, 52, 164, 112)}, {2: apple}) == []
+    assert counter.cart == {APPLE: 1}
+
+
+def test_item_entering_where_the_last_one_left_the_view_is_counted() -> None:
+    counter = ItemCounter(track_timeout=0.5, refind_seconds=1.5)
+    apple = Identity(APPLE, 0.9, True)
+    step(counter, 0.0, {1: (100, 50, 160, 110)}, {1: apple})
+    step(counter, 0.1, {1: (270, 50, 320, 110)})
+    for t in (0.4, 0.8):
+        step(counter, t, {})
+    assert step(counter, 1.0, {2: (268, 52, 320, 112)}, {2: apple}) == [(EventKind.ADD, 2)]
+    assert counter.cart == {APPLE: 2}
+
+
+def frames(count: int) -> list[np.ndarray]:
+    """Distinct small BGR frames."""
+    return [np.full((48, 64, 3), 40 * i, np.uint8) for i in range(count)]
+
+
+def test_y4m_holds_a_header_and_one_i420_picture_per_frame(tmp_path: Path) -> None:
+    path = tmp_path / "clip.y4m"
+    assert write_y4m(path, frames(3), fps=10) == 3
+    data = path.read_bytes()
+    header, rest = data.split(b"\n", 1)
+    assert header == b"YUV4MPEG2 W64 H48 F10:1 Ip A1:1 C420jpeg"
+    picture = 64 * 48 * 3 // 2
+    assert len(rest) == 3 * (len(b"FRAME\n") + picture)
+    last = rest[-picture:]
+    expected = cv2.cvtColor(frames(3)[2], cv2.COLOR_BGR2YUV_I420).tobytes()
+    assert last == expected
+
+
+def test_y4m_refuses_odd_sizes(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="even"):
+        write_y4m(tmp_path / "odd.y4m", [np.zeros((45, 64, 3), np.uint8)], fps=10)
+
+
+def test_mp4_can_be_read_back(tmp_path: Path) -> None:
+    path = tmp_path / "clip.mp4"
+    assert write_mp4(path, frames(5), fps=10) == 5
+    capture = cv2.VideoCapture(str(path))
+    assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 5
+    capture.release()
