@@ -94,6 +94,8 @@ async function render() {
   try {
     leavePage = (await module.render(main, { params, user, navigate })) || null;
   } catch (error) {
+    // Logged as well: a page that cannot render is a bug the browser tests must see.
+    console.error(error);
     showError(error);
   }
   main.focus({ preventScroll: true });

@@ -56,27 +56,6 @@ export function formatMoney(amount) {
   return t("money", { amount: cents ? `${grouped}.${cents.padEnd(2, "0")}` : grouped });
 }
 
-// Money arrives as decimal strings; sums shown in the browser are done in whole cents (BigInt),
-// never in floating point, like the server does.
-function toCents(amount) {
-  const [whole, cents = ""] = String(amount ?? "0").split(".");
-  return BigInt(whole) * 100n + BigInt((cents + "00").slice(0, 2));
-}
-
-function fromCents(cents) {
-  return `${cents / 100n}.${String(cents % 100n).padStart(2, "0")}`;
-}
-
-/** A line total from a unit price string and a quantity. */
-export function lineTotal(unitPrice, quantity) {
-  return fromCents(toCents(unitPrice) * BigInt(quantity));
-}
-
-/** The sum of decimal amount strings. */
-export function sumMoney(amounts) {
-  return fromCents(amounts.reduce((sum, amount) => sum + toCents(amount), 0n));
-}
-
 /** Format a similarity score (0..1) as a percentage. */
 export function formatScore(score) {
   return score === null || score === undefined ? "–" : `${(Number(score) * 100).toFixed(1)}%`;

@@ -2,28 +2,55 @@
 import { api } from "../api.js";
 import { barChart, columnChart } from "../charts.js";
 import { h, replace } from "../dom.js";
-import { formatDateTime, formatMoney, formatScore, sumMoney, t } from "../i18n.js";
+import { formatDateTime, formatMoney, formatScore, t } from "../i18n.js";
 import { pageHead } from "../ui.js";
+
+const RECENT_ORDERS = 10;
 
 function kpi(labelKey, value) {
   return h("div", { class: "card kpi" }, h("div", { class: "label small", i18n: labelKey }), h("div", { class: "value", text: value }));
 }
 
-/** A short day label (MM-DD) from an ISO date. */
-function dayLabel(day) {
-  return String(day).slice(5, 10);
+function share(value) {
+  return value === null ? "–" : `${(value * 100).toFixed(1)}%`;
+}
+
+function salesChart(perDay) {
+  if (!perDay.some((day) => day.orders > 0)) return h("p", { class: "empty", i18n: "dashboard.noSales" });
+  // Bar heights only: the amounts shown as text stay the server's exact decimals.
+  const points = perDay.map((day) => ({ label: String(day.day).slice(5), value: Number(day.amount) }));
+  return columnChart(points, { title: t("dashboard.salesPerDay"), format: (value) => Math.round(value).toLocaleString() });
+}
+
+function topChart(top) {
+  if (!top.length) return h("p", { class: "empty", i18n: "dashboard.noSales" });
+  const rows = top.map((row) => ({ label: row.name, value: row.quantity, note: `${row.quantity} · ${formatMoney(row.revenue)}` }));
+  return barChart(rows, { title: t("dashboard.topProducts") });
+}
+
+function recentOrders(orders) {
+  if (!orders.length) return h("p", { class: "empty", i18n: "dashboard.noOrders" });
+  return h(
+    "div",
+    { class: "table-wrap" },
+    h(
+      "table",
+      { class: "data" },
+      h("thead", {}, h("tr", {}, h("th", { i18n: "dashboard.when" }), h("th", { i18n: "dashboard.customer" }), h("th", { class: "num", i18n: "dashboard.items" }), h("th", { class: "num", i18n: "bill.total" }))),
+      h(
+        "tbody",
+        {},
+        orders.map((order) =>
+          h("tr", {}, h("td", { text: formatDateTime(order.confirmed_at) }), h("td", { text: order.username }), h("td", { class: "num", text: String(order.total_items) }), h("td", { class: "num money", text: formatMoney(order.total_amount) })),
+        ),
+      ),
+    ),
+  );
 }
 
 export async function render(main) {
-  const [dashboard, recent] = await Promise.all([api("/api/admin/dashboard"), api("/api/admin/orders?limit=10")]);
-  const days = dashboard.sales_per_day ?? dashboard.daily ?? [];
-  const top = dashboard.top_products ?? [];
-  const health = dashboard.recognition ?? dashboard;
-  const orders = recent.items ?? recent;
-  const revenue = sumMoney(days.map((day) => day.total_amount ?? day.sales ?? "0"));
-  const orderCount = days.reduce((sum, day) => sum + Number(day.orders ?? day.order_count ?? 0), 0);
-  const unrecognised = health.unrecognised_share ?? health.unrecognised_ratio ?? null;
-
+  const [figures, recent] = await Promise.all([api("/api/admin/dashboard"), api(`/api/admin/orders?limit=${RECENT_ORDERS}`)]);
+  const stat = (key, value) => h("div", { class: "stat" }, h("dt", { i18n: key }), h("dd", { text: value }));
   replace(
     main,
     pageHead("dashboard.title", "dashboard.subtitle"),
@@ -33,47 +60,31 @@ export async function render(main) {
       h(
         "div",
         { class: "kpis" },
-        kpi("dashboard.revenue30", formatMoney(revenue)),
-        kpi("dashboard.orders30", String(orderCount)),
-        kpi("dashboard.avgScore", formatScore(health.average_score ?? health.avg_score)),
-        kpi("dashboard.unrecognised", unrecognised === null ? "–" : `${(unrecognised * 100).toFixed(1)}%`),
+        kpi("dashboard.revenue30", formatMoney(figures.total_amount)),
+        kpi("dashboard.orders30", String(figures.total_orders)),
+        kpi("dashboard.avgScore", formatScore(figures.average_recognition_score)),
+        kpi("dashboard.unrecognised", share(figures.unrecognised_share)),
       ),
       h(
         "div",
         { class: "grid-2" },
-        h("section", { class: "card chart", "aria-labelledby": "sales-title" }, h("h2", { id: "sales-title", i18n: "dashboard.salesPerDay" }), days.length ? columnChart(days.map((day) => ({ label: dayLabel(day.day ?? day.date), value: Number(day.total_amount ?? day.sales ?? 0) })), { title: t("dashboard.salesPerDay"), format: (value) => Math.round(value).toLocaleString() }) : h("p", { class: "empty", i18n: "dashboard.noSales" })),
+        h("section", { class: "card chart", "aria-labelledby": "sales-title" }, h("h2", { id: "sales-title", i18n: "dashboard.salesPerDay" }), salesChart(figures.per_day)),
         h(
           "section",
           { class: "card stack", "aria-labelledby": "health-title" },
           h("h2", { id: "health-title", i18n: "dashboard.health" }),
           h(
             "dl",
-            { class: "stats", style: "grid-template-columns: repeat(2, minmax(0, 1fr))" },
-            h("div", { class: "stat" }, h("dt", { i18n: "dashboard.avgScore" }), h("dd", { text: formatScore(health.average_score ?? health.avg_score) })),
-            h("div", { class: "stat" }, h("dt", { i18n: "dashboard.unrecognised" }), h("dd", { text: unrecognised === null ? "–" : `${(unrecognised * 100).toFixed(1)}%` })),
-            h("div", { class: "stat" }, h("dt", { i18n: "dashboard.activeSessions" }), h("dd", { text: String(dashboard.active_sessions ?? "–") })),
-            h("div", { class: "stat" }, h("dt", { i18n: "dashboard.events" }), h("dd", { text: String(health.events ?? health.total_events ?? "–") })),
+            { class: "stats stats-2" },
+            stat("dashboard.avgScore", formatScore(figures.average_recognition_score)),
+            stat("dashboard.unrecognised", share(figures.unrecognised_share)),
+            stat("dashboard.activeSessions", String(figures.active_sessions)),
+            stat("dashboard.events", String(figures.recognition_events)),
           ),
         ),
       ),
-      h("section", { class: "card chart", "aria-labelledby": "top-title" }, h("h2", { id: "top-title", i18n: "dashboard.topProducts" }), top.length ? barChart(top.map((row) => ({ label: row.name ?? row.product_name, value: Number(row.quantity), note: `${row.quantity} · ${formatMoney(row.revenue)}` })), { title: t("dashboard.topProducts") }) : h("p", { class: "empty", i18n: "dashboard.noSales" })),
-      h(
-        "section",
-        { class: "card", "aria-labelledby": "recent-title" },
-        h("h2", { id: "recent-title", i18n: "dashboard.recentOrders" }),
-        orders.length
-          ? h(
-              "div",
-              { class: "table-wrap" },
-              h(
-                "table",
-                { class: "data" },
-                h("thead", {}, h("tr", {}, h("th", { i18n: "dashboard.when" }), h("th", { i18n: "dashboard.customer" }), h("th", { class: "num", i18n: "dashboard.items" }), h("th", { class: "num", i18n: "bill.total" }))),
-                h("tbody", {}, orders.map((order) => h("tr", {}, h("td", { text: formatDateTime(order.confirmed_at) }), h("td", { text: order.username ?? order.user?.username ?? String(order.user_id ?? "").slice(0, 8) }), h("td", { class: "num", text: String(order.total_items) }), h("td", { class: "num money", text: formatMoney(order.total_amount) })))),
-              ),
-            )
-          : h("p", { class: "empty", i18n: "dashboard.noOrders" }),
-      ),
+      h("section", { class: "card chart", "aria-labelledby": "top-title" }, h("h2", { id: "top-title", i18n: "dashboard.topProducts" }), topChart(figures.top_by_quantity)),
+      h("section", { class: "card", "aria-labelledby": "recent-title" }, h("h2", { id: "recent-title", i18n: "dashboard.recentOrders" }), recentOrders(recent.orders)),
     ),
   );
 }

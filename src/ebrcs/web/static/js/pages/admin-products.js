@@ -9,11 +9,12 @@ import { busy, field, pageHead, showError, toast } from "../ui.js";
 const MAX_PHOTOS = 3;
 const PAGE_SIZE = 100;
 
-/** The URL of a product's first photo, from whichever shape the product carries. */
-function thumbnailPath(product) {
-  const first = product.images?.[0];
-  if (first) return first.url ?? `/api/products/${product.id}/images/${first.id}`;
-  return product.thumbnail_url ?? null;
+/** An object URL of a product's first stored photo, or null when it has none. */
+async function thumbnail(product) {
+  if (!product.image_count) return null;
+  const detail = await api(`/api/products/${product.id}`);
+  const first = detail.images.find((image) => image.url);
+  return first ? imageUrl(first.url) : null;
 }
 
 /**
@@ -153,7 +154,7 @@ export async function render(main) {
       if (data.get("description")) form.append("description", data.get("description"));
       photos.forEach((photo) => form.append("images", photo.blob, photo.name));
       const added = await api("/api/products", { method: "POST", form });
-      toast(t("products.added", { name: added.product_name ?? data.get("name"), n: added.images_count ?? photos.length }), "add");
+      toast(t("products.added", { name: added.product_name, n: added.images_count }), "add");
       addForm.reset();
       addPicker.clear();
       await load();
@@ -161,9 +162,9 @@ export async function render(main) {
   });
 
   // ---- try recognition ----
+  const tryButton = h("button", { class: "btn", type: "button", i18n: "products.recognise", disabled: true });
   const tryPicker = photoPicker(1, { onChange: (count) => (tryButton.disabled = count === 0) });
   cleanups.push(tryPicker.close);
-  const tryButton = h("button", { class: "btn", type: "button", i18n: "products.recognise", disabled: true });
   const matchList = h("ol", { class: "matches", "aria-live": "polite" });
   tryButton.addEventListener("click", () =>
     busy(tryButton, async () => {
@@ -248,16 +249,14 @@ export async function render(main) {
   // ---- grid ----
   function card(product) {
     const thumb = h("div", { class: "thumb" }, h("span", { i18n: "products.noPhoto" }));
-    const path = thumbnailPath(product);
-    if (path) {
-      imageUrl(path)
-        .then((url) => {
-          objectUrls.push(url);
-          replace(thumb, h("img", { src: url, alt: product.name, loading: "lazy" }));
-        })
-        .catch(() => {});
-    }
-    const active = product.is_active !== false;
+    thumbnail(product)
+      .then((url) => {
+        if (!url) return;
+        objectUrls.push(url);
+        replace(thumb, h("img", { src: url, alt: product.name }));
+      })
+      .catch(showError);
+    const active = product.is_active;
     return h(
       "article",
       { class: `card product-card${active ? "" : " inactive"}`, dataset: { productId: product.id } },
@@ -266,11 +265,11 @@ export async function render(main) {
         "div",
         { class: "body" },
         h("div", { class: "name", text: product.name }),
-        h("div", { class: "row small" }, h("span", { class: "money", text: formatMoney(product.price) }), h("span", { class: "spacer" }), h("span", { class: "badge badge-muted", i18n: "products.imageCount", i18nVars: { n: product.image_count ?? product.images?.length ?? 0 } })),
+        h("div", { class: "row small" }, h("span", { class: "money", text: formatMoney(product.price) }), h("span", { class: "spacer" }), h("span", { class: "badge badge-muted", i18n: "products.imageCount", i18nVars: { n: product.image_count } })),
         active ? null : h("span", { class: "badge badge-danger", i18n: "products.inactive" }),
         h(
           "div",
-          { class: "row", style: "margin-top: auto" },
+          { class: "row card-actions" },
           h("button", { class: "btn btn-secondary btn-small", type: "button", i18n: "products.edit", onClick: () => openEditor(product) }),
           active
             ? h("button", {
@@ -293,11 +292,10 @@ export async function render(main) {
   }
 
   async function load() {
-    const page = await api(`/api/products?limit=${PAGE_SIZE}&include_inactive=true`);
-    const products = page.items ?? page;
+    const { items: products, total } = await api(`/api/products?limit=${PAGE_SIZE}&include_inactive=true`);
     objectUrls.splice(0).forEach((url) => URL.revokeObjectURL(url));
     replace(grid, products.length ? products.map(card) : h("p", { class: "empty", i18n: "products.empty" }));
-    setText(summary, "products.summary", { n: page.total ?? products.length });
+    setText(summary, "products.summary", { n: total });
   }
 
   replace(

@@ -32,7 +32,7 @@ export async function render(main, { params: [sessionId], navigate }) {
   }
 
   function line(item) {
-    const name = item.product_name ?? item.name;
+    const name = item.name;
     const change = (quantity) => (event) => busy(event.currentTarget, () => setQuantities(quantitiesWith(item.product_id, quantity)));
     return h(
       "tr",
@@ -44,7 +44,7 @@ export async function render(main, { params: [sessionId], navigate }) {
         {},
         h(
           "div",
-          { class: "row", style: "flex-wrap: nowrap; justify-content: center" },
+          { class: "qty-control" },
           h("button", { class: "btn btn-secondary btn-icon", type: "button", text: "−", i18nAttrs: { "aria-label": ["bill.less", { name }] }, disabled: item.quantity <= 1, onClick: change(item.quantity - 1) }),
           h("span", { class: "qty", text: String(item.quantity), i18nAttrs: { "aria-label": ["bill.quantityOf", { name }] } }),
           h("button", { class: "btn btn-secondary btn-icon", type: "button", text: "+", i18nAttrs: { "aria-label": ["bill.more", { name }] }, onClick: change(item.quantity + 1) }),
@@ -65,10 +65,9 @@ export async function render(main, { params: [sessionId], navigate }) {
 
   let searchTimer = null;
   async function runSearch() {
-    const query = search.value.trim().toLowerCase();
+    const query = search.value.trim();
     if (!query) return replace(results);
-    const page = await api(`/api/products?q=${encodeURIComponent(query)}&limit=50`);
-    const products = (page.items ?? page).filter((product) => product.is_active !== false && product.name.toLowerCase().includes(query));
+    const { items: products } = await api(`/api/products?q=${encodeURIComponent(query)}&limit=20`);
     replace(
       results,
       products.length
@@ -123,13 +122,13 @@ export async function render(main, { params: [sessionId], navigate }) {
           h(
             "table",
             { class: "data" },
-            h("thead", {}, h("tr", {}, h("th", { i18n: "bill.product" }), h("th", { class: "num", i18n: "bill.unitPrice" }), h("th", { i18n: "bill.quantity", style: "text-align:center" }), h("th", { class: "num", i18n: "bill.lineTotal" }), h("th", {}, h("span", { class: "visually-hidden", i18n: "bill.actions" })))),
+            h("thead", {}, h("tr", {}, h("th", { i18n: "bill.product" }), h("th", { class: "num", i18n: "bill.unitPrice" }), h("th", { class: "center", i18n: "bill.quantity" }), h("th", { class: "num", i18n: "bill.lineTotal" }), h("th", {}, h("span", { class: "visually-hidden", i18n: "bill.actions" })))),
             rows,
           ),
         ),
         emptyRow,
         h("div", { class: "totals" }, h("span", {}, h("span", { i18n: "bill.total" }), " · ", totalItems, " ", h("span", { i18n: "bill.itemsUnit" })), totalAmount),
-        h("div", { class: "row", style: "justify-content: flex-end; margin-top: 1rem" }, confirmButton),
+        h("div", { class: "row actions-end" }, confirmButton),
       ),
       h(
         "section",

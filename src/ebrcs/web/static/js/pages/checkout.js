@@ -14,6 +14,7 @@ const FRAME_WIDTH = 640;
 // would add latency, not throughput.
 const MAX_IN_FLIGHT = 2;
 const SESSION_KEY = "ebrcs.checkoutSession";
+const EMPTY_CART = { items: [], total_items: 0, total_amount: "0" };
 
 /** The checkout session this tab is working on (kept across the bill page and reloads). */
 export function rememberedSession() {
@@ -24,16 +25,6 @@ export function forgetSession() {
   sessionStorage.removeItem(SESSION_KEY);
 }
 
-function productName(item) {
-  return item.product_name ?? item.name ?? item.product ?? null;
-}
-
-/** Cart lines from a reply: [{name, quantity}], whether the server sends a list or a map. */
-export function cartLines(cart) {
-  if (!cart) return [];
-  const items = Array.isArray(cart) ? cart : cart.items ?? Object.entries(cart).map(([name, quantity]) => ({ name, quantity }));
-  return items.map((item) => ({ id: item.product_id ?? productName(item), name: productName(item), quantity: item.quantity }));
-}
 
 export function render(main, { navigate }) {
   let sessionId = rememberedSession();
@@ -44,8 +35,9 @@ export function render(main, { navigate }) {
   let detections = [];
   let zone = [];
   let drawingZone = false;
-  let sendTimes = [];
-  let droppedSoFar = 0;
+  let framesSent = 0;
+  let lastAnswered = 0;
+  const sentAt = new Map();
   let replyTimes = [];
   let uploadAbort = null;
   const previous = new Map();
@@ -100,7 +92,7 @@ export function render(main, { navigate }) {
     "div",
     { class: "stack" },
     stage,
-    h("div", { class: "row" }, field("checkout.camera", cameraSelect), h("div", { class: "row" }, startButton, stopButton)),
+    h("div", { class: "row controls" }, field("checkout.camera", cameraSelect), startButton, stopButton),
     h("div", { class: "row" }, zoneButton, saveZoneButton, clearZoneButton),
     zoneHint,
     h("dl", { class: "stats" }, fpsBox, latencyBox, matchBox, scoreBox),
@@ -139,33 +131,33 @@ export function render(main, { navigate }) {
   );
 
   // ---- cart ----
+  /** Show a cart as the server computed it ({items: [{product_id, name, quantity}], ...}). */
   function showCart(cart) {
-    const lines = cartLines(cart).filter((line) => line.quantity > 0);
+    const lines = cart.items;
     replace(
       cartList,
       lines.map((line) => {
-        const item = h("li", {}, h("span", { class: "cart-name", text: line.name }), h("span", { class: "qty", text: `× ${line.quantity}` }));
-        if (previous.get(line.id) !== line.quantity) item.classList.add("flash");
+        const item = h("li", { dataset: { productId: line.product_id } }, h("span", { class: "cart-name", text: line.name }), h("span", { class: "qty", text: `× ${line.quantity}` }));
+        if (previous.get(line.product_id) !== line.quantity) item.classList.add("flash");
         return item;
       }),
     );
     previous.clear();
-    lines.forEach((line) => previous.set(line.id, line.quantity));
+    lines.forEach((line) => previous.set(line.product_id, line.quantity));
     cartEmpty.hidden = lines.length > 0;
     cartCount.textContent = String(lines.reduce((sum, line) => sum + line.quantity, 0));
     billButton.disabled = !sessionId || lines.length === 0;
   }
 
   async function loadCart() {
-    if (!sessionId) return showCart([]);
+    if (!sessionId) return showCart(EMPTY_CART);
     try {
-      const billing = await api(`/api/sessions/${sessionId}/billing`);
-      showCart(billing.items);
+      showCart(await api(`/api/sessions/${sessionId}/billing`));
     } catch (error) {
       if (error.status === 404 || error.status === 409) {
         sessionId = null;
         forgetSession();
-        showCart([]);
+        showCart(EMPTY_CART);
       } else showError(error);
     }
   }
@@ -179,51 +171,54 @@ export function render(main, { navigate }) {
   }
 
   // ---- replies ----
+  /** A short pop-up for a counting event ({type, name, score}). */
   function announce(event) {
-    const kind = event.type ?? event.kind;
-    const name = productName(event) ?? "";
-    if (kind === "ADD") toast(t("checkout.added", { name }), "add");
-    else if (kind === "REMOVE") toast(t("checkout.removed", { name }), "remove");
-    else if (kind === "UNRECOGNISED") toast(t("checkout.unrecognised"), "info");
+    if (event.type === "ADD") toast(t("checkout.added", { name: event.name }), "add");
+    else if (event.type === "REMOVE") toast(t("checkout.removed", { name: event.name }), "remove");
+    else if (event.type === "UNRECOGNISED") toast(t("checkout.unrecognised"), "info");
+  }
+
+  /** Frames up to this id are answered or were dropped by the server (newest frame wins). */
+  function answered(frameId) {
+    for (let id = lastAnswered + 1; id <= frameId; id += 1) sentAt.delete(id);
+    lastAnswered = Math.max(lastAnswered, frameId);
   }
 
   function onReply(message) {
     const reply = JSON.parse(message.data);
-    if (reply.error) {
-      showError(new Error(reply.error));
+    const now = performance.now();
+    if (reply.frame_id) {
+      const sent = sentAt.get(reply.frame_id);
+      if (sent !== undefined && reply.type === "frame") latencyValue.textContent = `${Math.round(now - sent)} ms`;
+      answered(reply.frame_id);
+    }
+    if (reply.type === "error") {
+      showError(new Error(reply.message));
       return;
     }
-    const now = performance.now();
-    const dropped = reply.dropped_frames ?? droppedSoFar;
-    // Frames the server skipped (latest frame wins) were the oldest ones still waiting.
-    sendTimes.splice(0, Math.max(0, dropped - droppedSoFar));
-    droppedSoFar = dropped;
-    const sentAt = sendTimes.shift();
-    if (sentAt !== undefined) latencyValue.textContent = `${Math.round(now - sentAt)} ms`;
     replyTimes.push(now);
     replyTimes = replyTimes.filter((time) => now - time <= 2000);
     fpsValue.textContent = (replyTimes.length / 2).toFixed(1);
-    droppedValue.textContent = String(dropped);
+    droppedValue.textContent = String(reply.dropped_frames);
 
-    detections = (reply.detections ?? []).map((detection) => {
-      const name = productName(detection);
-      const score = detection.score ?? null;
-      const label = name ? `${name} ${score === null ? "" : formatScore(score)}`.trim() : t("checkout.unknownItem");
-      return { box: detection.box ?? detection.xyxy, label, recognised: Boolean(name) };
-    });
-    const best = (reply.detections ?? []).filter((detection) => productName(detection)).sort((a, b) => (b.score ?? 0) - (a.score ?? 0))[0];
+    detections = reply.detections.map((detection) => ({
+      box: detection.box,
+      label: detection.name ? `${detection.name} ${formatScore(detection.score)}` : t("checkout.unknownItem"),
+      recognised: Boolean(detection.name),
+    }));
+    const best = reply.detections.filter((detection) => detection.name).sort((a, b) => b.score - a.score)[0];
     if (best) {
-      matchValue.textContent = productName(best);
+      matchValue.textContent = best.name;
       scoreValue.textContent = formatScore(best.score);
     }
-    for (const event of reply.events ?? []) {
+    for (const event of reply.events) {
       announce(event);
-      if (productName(event)) {
-        matchValue.textContent = productName(event);
+      if (event.name) {
+        matchValue.textContent = event.name;
         scoreValue.textContent = formatScore(event.score);
       }
     }
-    if (reply.cart) showCart(reply.cart);
+    showCart(reply.cart);
     redraw();
   }
 
@@ -234,16 +229,15 @@ export function render(main, { navigate }) {
   // ---- streaming ----
   async function sendFrame() {
     if (!socket || socket.readyState !== WebSocket.OPEN || !video.videoWidth) return;
-    if (sendTimes.length >= MAX_IN_FLIGHT) return;
+    if (framesSent - lastAnswered >= MAX_IN_FLIGHT) return;
     const frame = grab(video, FRAME_WIDTH);
     frameSize = { width: frame.width, height: frame.height };
-    sendTimes.push(performance.now());
-    try {
-      socket.send(await toJpeg(frame));
-    } catch (error) {
-      sendTimes.pop();
-      showError(error);
-    }
+    const jpeg = await toJpeg(frame);
+    if (!socket || socket.readyState !== WebSocket.OPEN) return;
+    // The server numbers frames from 1 in arrival order; the socket keeps our order.
+    framesSent += 1;
+    sentAt.set(framesSent, performance.now());
+    socket.send(jpeg);
   }
 
   function connect(id) {
@@ -276,8 +270,9 @@ export function render(main, { navigate }) {
       socket = await connect(id);
       setText(connection, "checkout.live");
       connection.className = "badge";
-      sendTimes = [];
-      droppedSoFar = 0;
+      framesSent = 0;
+      lastAnswered = 0;
+      sentAt.clear();
       // A timer, not requestAnimationFrame: the rate stays steady when the tab is in the
       // background, and the server sees frames evenly spaced.
       timer = setInterval(sendFrame, 1000 / FRAMES_PER_SECOND);
@@ -397,28 +392,30 @@ export function render(main, { navigate }) {
     }
   });
 
+  /** One status event: progress {frames, total_frames}, events {events, cart}, done {state}. */
   function onTaskEvent(name, data) {
-    if (typeof data !== "object" || data === null) return;
-    const progress = data.progress ?? (data.total_frames ? data.frames / data.total_frames : null);
-    if (progress !== null && progress !== undefined) processProgress.value = progress;
-    if (data.frames !== undefined) setText(uploadStatus, "checkout.framesDone", { n: data.frames });
-    for (const event of data.events ?? []) announce(event);
-    if (data.cart) showCart(data.cart);
-    if (data.error) showError(new Error(data.error));
-    const state = data.status ?? name;
-    if (state === "done" || state === "completed" || state === "finished") {
-      processProgress.value = 1;
-      setText(uploadStatus, "checkout.videoDone");
-    } else if (state === "cancelled") setText(uploadStatus, "checkout.videoCancelled");
+    if (name === "progress") {
+      if (data.total_frames) processProgress.value = Math.min(1, data.frames / data.total_frames);
+      setText(uploadStatus, "checkout.framesDone", { n: data.frames });
+    } else if (name === "events") {
+      data.events.forEach(announce);
+      showCart(data.cart);
+    } else if (name === "done") {
+      if (data.state === "done") {
+        processProgress.value = 1;
+        setText(uploadStatus, "checkout.videoDone");
+      } else if (data.state === "cancelled") setText(uploadStatus, "checkout.videoCancelled");
+      else showError(new Error(data.error));
+    }
   }
 
+  /** Ask the server to stop the task; the stream then ends with its "done" event. */
   async function cancelTask(id, taskId) {
     try {
-      await api(`/api/sessions/${id}/video-tasks/${encodeURIComponent(taskId)}`, { method: "DELETE" });
+      await api(`/api/sessions/${id}/video-tasks/${encodeURIComponent(taskId)}/cancel`, { method: "POST" });
     } catch (error) {
       showError(error);
     }
-    uploadAbort?.abort();
   }
 
   // ---- wiring ----
@@ -434,7 +431,7 @@ export function render(main, { navigate }) {
       forgetSession();
       sessionId = null;
       zone = [];
-      showCart([]);
+      showCart(EMPTY_CART);
       await ensureSession();
       toast(t("checkout.newStarted"));
     }),

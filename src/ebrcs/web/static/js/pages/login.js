@@ -25,14 +25,14 @@ export function render(main, { user, navigate }) {
 
   const loginForm = h(
     "form",
-    { class: "login-form", novalidate: false },
+    { class: "login-form", "aria-labelledby": "tab-login" },
     field("login.username", input("text", "username", "username", { minLength: 3, maxLength: 50 })),
     field("login.password", input("password", "password", "current-password")),
     h("button", { class: "btn btn-block", type: "submit", i18n: "login.submit" }),
   );
   const signupForm = h(
     "form",
-    { class: "signup-form", hidden: true },
+    { class: "signup-form", "aria-labelledby": "tab-signup", hidden: true },
     field("login.username", input("text", "username", "username", { minLength: 3, maxLength: 50, pattern: "[A-Za-z0-9_.\\-]{3,50}" }), "login.usernameHint"),
     field("login.email", h("input", { type: "email", name: "email", autocomplete: "email" }), "login.optional"),
     field("login.password", input("password", "password", "new-password", { minLength: 8, maxLength: 128 }), "login.passwordHint"),

@@ -1,7 +1,7 @@
 // My page: the shopper's past orders, newest first, each with its items and totals.
 import { api } from "../api.js";
 import { h, replace } from "../dom.js";
-import { formatDateTime, formatMoney, lineTotal } from "../i18n.js";
+import { formatDateTime, formatMoney } from "../i18n.js";
 import { pageHead } from "../ui.js";
 
 /** An order's lines as a table: product, quantity, unit price, line total. */
@@ -17,10 +17,10 @@ export function orderTable(order) {
         h(
           "tr",
           {},
-          h("td", { text: item.product_name ?? item.name }),
+          h("td", { text: item.name }),
           h("td", { class: "num", text: String(item.quantity) }),
           h("td", { class: "num money", text: formatMoney(item.unit_price) }),
-          h("td", { class: "num money", text: formatMoney(item.line_total ?? lineTotal(item.unit_price, item.quantity)) }),
+          h("td", { class: "num money", text: formatMoney(item.line_total) }),
         ),
       ),
     ),
@@ -42,8 +42,7 @@ function orderCard(order) {
 }
 
 export async function render(main) {
-  const page = await api("/api/orders?limit=50");
-  const orders = page.items ?? page;
+  const { orders } = await api("/api/orders?limit=50");
   replace(
     main,
     pageHead("me.title", "me.subtitle"),
