@@ -40,3 +40,8 @@ def photo(
     buffer = io.BytesIO()
     Image.fromarray(pixels.astype(np.uint8)).save(buffer, format=fmt)
     return buffer.getvalue()
+
+
+def photo_pixels(colour: tuple[int, int, int], *, seed: int = 0) -> np.ndarray:
+    """The RGB pixels of ``photo(colour, seed=seed)``."""
+    return np.asarray(Image.open(io.BytesIO(photo(colour, seed=seed))).convert("RGB"))
