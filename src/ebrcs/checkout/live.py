@@ -17,12 +17,14 @@ from typing import Any, Protocol
 
 import cv2
 import numpy as np
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from ebrcs.catalog.models import Product
+from ebrcs.catalog import service as catalog
 from ebrcs.checkout import cart
 from ebrcs.checkout.models import CheckoutSession, EventKind, SessionStatus
+from ebrcs.checkout.pipeline import CheckoutPipeline, FrameResult, PipelineConfig
+from ebrcs.checkout.pipeline.annotate import annotate
 from ebrcs.checkout.schemas import CartOut, DetectionOut, EventOut
 from ebrcs.checkout.service import Roi
 from ebrcs.db.base import utcnow
@@ -40,7 +42,12 @@ TOUCH_EVERY_SECONDS = 30.0
 class FramePipeline(Protocol):
     """The frame pipeline as this module uses it (``ebrcs.checkout.pipeline``)."""
 
-    def process(self, frame_bgr: np.ndarray, timestamp: float) -> Any:
+    @property
+    def roi(self) -> Roi | None:
+        """The counting zone (None: the whole frame)."""
+        ...
+
+    def process(self, frame_bgr: np.ndarray, timestamp: float) -> FrameResult:
         """Detect, track, recognise and count one frame."""
         ...
 
@@ -87,13 +94,11 @@ class LiveCheckout:
         pipeline: FramePipeline,
         db_sessions: sessionmaker[Session],
         max_frame_bytes: int,
-        annotate: Any | None = None,
     ) -> None:
         self.session_id = session_id
         self.pipeline = pipeline
         self.db_sessions = db_sessions
         self.max_frame_bytes = max_frame_bytes
-        self.annotate_frame = annotate
         self._names: dict[uuid.UUID, str] = {}
         self._pending_roi: tuple[Roi | None] | None = None
         self._last_touch = 0.0
@@ -182,15 +187,12 @@ class LiveCheckout:
         """Product names, from the per-session cache or the database."""
         missing = product_ids - self._names.keys()
         if missing:
-            rows = db.execute(select(Product.id, Product.name).where(Product.id.in_(missing)))
-            self._names.update({product_id: name for product_id, name in rows})
+            self._names.update(catalog.names(db=db, product_ids=list(missing)))
         return self._names
 
-    def _annotated(self, frame_bgr: np.ndarray, result: Any) -> str | None:
-        """The frame with boxes drawn, as base64 JPEG."""
-        if self.annotate_frame is None:
-            return None
-        drawn = self.annotate_frame(frame_bgr, result)
+    def _annotated(self, frame_bgr: np.ndarray, result: FrameResult) -> str | None:
+        """The frame with the zone and boxes drawn, as base64 JPEG."""
+        drawn = annotate(frame_bgr, result, names=self._names, roi=self.pipeline.roi)
         ok, encoded = cv2.imencode(".jpg", drawn, [cv2.IMWRITE_JPEG_QUALITY, 80])
         return base64.b64encode(encoded.tobytes()).decode("ascii") if ok else None
 
@@ -310,13 +312,12 @@ class LiveCheckouts:
 
 def open_live_checkout(runtime: Runtime, session_id: uuid.UUID, roi: Roi | None) -> LiveCheckout:
     """A fresh pipeline for the session, recognising against the runtime's product index."""
-    from ebrcs.checkout.pipeline import CheckoutPipeline, PipelineConfig, annotate
-
-    pipeline = CheckoutPipeline(runtime.recogniser, PipelineConfig(), roi)
+    pipeline = CheckoutPipeline(
+        runtime.recogniser, PipelineConfig.from_settings(runtime.settings), roi
+    )
     return LiveCheckout(
         session_id=session_id,
         pipeline=pipeline,
         db_sessions=runtime.sessions,
         max_frame_bytes=runtime.settings.max_frame_bytes,
-        annotate=annotate,
     )

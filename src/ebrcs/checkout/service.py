@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -12,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from ebrcs.auth.models import User
 from ebrcs.checkout.models import CheckoutSession, SessionStatus
+from ebrcs.checkout.pipeline.zone import check_polygon
 from ebrcs.db.base import utcnow
 from ebrcs.errors import Conflict, InvalidInput, NotFound
 
@@ -105,16 +105,10 @@ def expire_idle(*, db: Session, ttl_minutes: int, now: datetime | None = None) -
 
 def validate_roi(points: Sequence[Sequence[float]]) -> Roi:
     """A region of interest as a polygon of normalised ``(x, y)``; InvalidInput otherwise."""
-    if not 3 <= len(points) <= MAX_ROI_POINTS:
-        raise InvalidInput(f"an ROI needs between 3 and {MAX_ROI_POINTS} points")
-    polygon: Roi = []
-    for point in points:
-        if len(point) != 2:
-            raise InvalidInput("each ROI point is [x, y]")
-        x, y = float(point[0]), float(point[1])
-        if not (math.isfinite(x) and math.isfinite(y) and 0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
-            raise InvalidInput("ROI coordinates are fractions of the frame, between 0 and 1")
-        polygon.append((x, y))
+    if len(points) > MAX_ROI_POINTS:
+        raise InvalidInput(f"an ROI has at most {MAX_ROI_POINTS} points")
+    # NaN and infinities fail its [0, 1] range check.
+    polygon = check_polygon(points)
     if polygon_area(polygon) < MIN_ROI_AREA:
         raise InvalidInput("the ROI polygon encloses no area")
     return polygon
