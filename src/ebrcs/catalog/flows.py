@@ -16,6 +16,7 @@ from ebrcs.catalog.index import ProductIndex
 from ebrcs.catalog.models import Product, ProductImage
 from ebrcs.catalog.photos import Photo, discard_photos, read_photo, store_photos
 from ebrcs.catalog.schemas import ProductDraft, ProductUpdate
+from ebrcs.catalog.sync import announce_change
 from ebrcs.config import Settings
 from ebrcs.embedding.base import Embedder
 from ebrcs.errors import InvalidInput
@@ -102,6 +103,7 @@ def _save_photos(
                     image_ids, paths, embedding_ids, vectors, strict=True
                 )
             )
+            announce_change(db=db, product_id=product.id)
             db.commit()
             if product.is_active:
                 index.add(np.array(embedding_ids), vectors, [product.id] * len(photos))
@@ -210,6 +212,7 @@ def update_product(
             db.commit()
             return product
         product.is_active = changes.is_active
+        announce_change(db=db, product_id=product.id)
         stored = service.vectors_of(product.images)
         if changes.is_active:
             db.commit()

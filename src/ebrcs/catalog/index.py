@@ -150,6 +150,14 @@ class ProductIndex:
         with self._lock.read():
             return set(self._products)
 
+    def ids_of(self, product_ids: Iterable[uuid.UUID] | None) -> set[int]:
+        """The findable ids of these products (all ids when None); a scan of the id map."""
+        if product_ids is None:
+            return self.ids()
+        wanted = set(product_ids)
+        with self._lock.read():
+            return {i for i, product_id in self._products.items() if product_id in wanted}
+
     def export(self, write: Callable[[faiss.IndexIDMap2, int], None]) -> None:
         """Call ``write(faiss_index, watermark)`` while no writer can change the index."""
         with self._lock.read():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -128,13 +128,20 @@ def highest_embedding_id(*, db: Session) -> int:
     return db.scalar(select(func.max(ProductImage.embedding_id))) or 0
 
 
-def active_vector_owners(*, db: Session, up_to: int) -> dict[int, uuid.UUID]:
-    """Embedding id -> product id of every vector of an active product, up to an id."""
+def active_vector_owners(
+    *, db: Session, up_to: int, product_ids: Iterable[uuid.UUID] | None = None
+) -> dict[int, uuid.UUID]:
+    """Embedding id -> product id of every vector of an active product, up to an id.
+
+    With ``product_ids``, only the vectors of those products.
+    """
     query = (
         select(ProductImage.embedding_id, ProductImage.product_id)
         .join(Product, Product.id == ProductImage.product_id)
         .where(Product.is_active.is_(True), ProductImage.embedding_id <= up_to)
     )
+    if product_ids is not None:
+        query = query.where(ProductImage.product_id.in_(list(product_ids)))
     return {embedding_id: product_id for embedding_id, product_id in db.execute(query)}
 
 
@@ -156,6 +163,16 @@ def iter_active_vectors(
     for partition in db.scalars(query).partitions():
         yield vectors_of(partition)
         db.expunge_all()
+
+
+def vectors_by_id(*, db: Session, embedding_ids: Sequence[int]) -> StoredVectors:
+    """The stored vectors with these embedding ids, in id order."""
+    query = (
+        select(ProductImage)
+        .where(ProductImage.embedding_id.in_(embedding_ids))
+        .order_by(ProductImage.embedding_id)
+    )
+    return vectors_of(list(db.scalars(query)))
 
 
 def names(*, db: Session, product_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:

@@ -1,0 +1,144 @@
+"""``ebrcs products`` and ``ebrcs catalog``: filling and maintaining the catalogue."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import typer
+from tqdm import tqdm
+
+from ebrcs.catalog import flows, importing, reembedding, service
+from ebrcs.catalog.index import ProductIndex
+from ebrcs.catalog.loading import check_embedder
+from ebrcs.config import get_settings
+from ebrcs.db.engine import session_factory
+from ebrcs.embedding.registry import load_embedder
+
+products_app = typer.Typer(help="Products.", no_args_is_help=True)
+catalog_app = typer.Typer(help="The catalogue's stored vectors.", no_args_is_help=True)
+
+BENCH_DIR = Path(__file__).resolve().parents[3] / "bench"
+
+
+@products_app.command("import-dir")
+def import_dir(
+    root: Path = typer.Argument(..., exists=True, file_okay=False, help="folder of folders"),
+    shots: int = typer.Option(3, min=1, help="photos per product (first K by name)"),
+) -> None:
+    """Register every folder that directly holds photos as a product named after it.
+
+    Products whose name already exists are skipped, so re-running resumes. A running
+    server sees the new products after its next start.
+    """
+    settings = get_settings()
+    embedder = load_embedder(settings)
+    sessions = session_factory(settings)
+    # The server rebuilds its own index from the database; this one only receives the adds.
+    sink = ProductIndex(embedder.dim, embedder_id=embedder.id)
+    added = skipped = 0
+    with sessions() as db:
+        check_embedder(db=db, embedder=embedder)
+    folders = list(importing.photo_folders(root, shots))
+    for name, photos in tqdm(folders, desc="products", unit="product"):
+        with sessions() as db:
+            if service.name_exists(db=db, name=name):
+                skipped += 1
+                continue
+            flows.register_product(
+                db=db,
+                index=sink,
+                embedder=embedder,
+                settings=settings,
+                fields={"name": name},
+                uploads=[path.read_bytes() for path in photos],
+                created_by=None,
+            )
+            added += 1
+    typer.echo(f"{added} products added, {skipped} already present")
+
+
+@catalog_app.command("import-npy")
+def import_npy(
+    embeddings: Path = typer.Argument(..., exists=True, dir_okay=False, help="embeddings.npy"),
+    labels: Path = typer.Argument(..., exists=True, dir_okay=False, help="labels.npy"),
+    embedder_id: str = typer.Option(
+        "dino_clip", help="the embedder that made these vectors (the original used dino_clip)"
+    ),
+) -> None:
+    """Migrate the original system's ``embeddings.npy`` + ``labels.npy`` (one product per label).
+
+    The original kept no photos, so these vectors cannot be re-embedded; labels whose product
+    already exists are skipped.
+    """
+    vectors = np.load(embeddings)
+    names = [str(label) for label in np.load(labels, allow_pickle=False)]
+    if vectors.ndim != 2 or len(vectors) != len(names):
+        raise typer.BadParameter("EMBEDDINGS must be [n, d] with one label per row in LABELS")
+    rows_by_name: dict[str, list[int]] = defaultdict(list)
+    for row, name in enumerate(names):
+        rows_by_name[name].append(row)
+    sessions = session_factory(get_settings())
+    added = skipped = 0
+    for name, rows in tqdm(rows_by_name.items(), desc="products", unit="product"):
+        with sessions() as db:
+            if service.name_exists(db=db, name=name):
+                skipped += 1
+                continue
+            importing.import_vectors(
+                db=db, name=name, vectors=vectors[rows], embedder_id=embedder_id
+            )
+            added += 1
+    typer.echo(f"{added} products ({len(names)} vectors) imported, {skipped} already present")
+
+
+@catalog_app.command("reembed")
+def reembed(
+    everything: bool = typer.Option(False, "--all", help="also photos of the current embedder"),
+    batch: int = typer.Option(32, min=1, help="photos per committed batch"),
+) -> None:
+    """Re-embed stored photos with the configured embedder (stop the server first)."""
+    settings = get_settings()
+    embedder = load_embedder(settings)
+    sessions = session_factory(settings)
+    with sessions() as db:
+        image_ids = reembedding.photos_to_reembed(db=db, embedder=embedder, everything=everything)
+        with tqdm(
+            total=len(image_ids), desc=f"re-embedding with {embedder.id}", unit="photo"
+        ) as bar:
+            for done in reembedding.reembed(
+                db=db,
+                embedder=embedder,
+                images_dir=settings.images_dir,
+                image_ids=image_ids,
+                batch=batch,
+            ):
+                bar.update(done)
+        orphans = reembedding.vectors_without_photos(db=db, embedder=embedder)
+    typer.echo(f"{len(image_ids)} photos re-embedded with {embedder.id}")
+    if orphans:
+        typer.echo(
+            f"{orphans} imported vectors of another embedder have no photo to re-embed from; "
+            "the server refuses to mix them: register those products again with photos",
+            err=True,
+        )
+        raise typer.Exit(1)
+
+
+def bench_index(
+    sizes: str = typer.Option("", help="comma-separated catalogue sizes for parts 2 and 3"),
+    dim: int = typer.Option(1280, min=1, help="vector dimension"),
+    as_json: bool = typer.Option(False, "--json", help="print medians as JSON"),
+) -> None:
+    """Benchmark the product index (needs the source checkout's bench/ folder)."""
+    script = BENCH_DIR / "index_bench.py"
+    if not script.is_file():
+        raise typer.BadParameter(f"{script} not found: run from a source checkout")
+    spec = importlib.util.spec_from_file_location("index_bench", script)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    chosen = [int(size) for size in sizes.split(",") if size.strip()] or None
+    module.run(sizes=chosen, dim=dim, as_json=as_json)
