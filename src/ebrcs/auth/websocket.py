@@ -25,7 +25,15 @@ async def authenticate_websocket(
     which must be the text ``{"token": "..."}`` (sent within
     ``settings.websocket_auth_timeout_seconds``). On failure the socket is closed with code
     1008 and ``WebSocketDisconnect(1008)`` is raised, so the caller never sees a frame from an
-    unauthenticated client. The connection is accepted here; callers must not accept it again.
+    unauthenticated client; the caller catches it and returns. The connection is accepted
+    here; callers must not accept it again.
+
+    Example::
+
+        try:
+            user = await authenticate_websocket(websocket, runtime.settings, runtime.sessions)
+        except WebSocketDisconnect:
+            return
     """
     # Accept first so that the browser receives the 1008 close code and reason; a close
     # before accept only reaches it as a failed HTTP handshake.
