@@ -39,6 +39,8 @@ class Settings(BaseSettings):
 
     index_kind: str = "flat"
     index_snapshot_seconds: float = Field(default=60.0, gt=0)
+    sync_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    sync_reconcile_seconds: float = Field(default=30.0, gt=0)
     match_threshold: float = Field(default=0.5, ge=-1.0, le=1.0)
     match_margin: float = Field(default=0.0, ge=0.0, le=2.0)
     top_k: int = Field(default=5, ge=1, le=100)
@@ -70,6 +72,14 @@ class Settings(BaseSettings):
         if url.startswith("postgres://"):
             return "postgresql+psycopg://" + url.removeprefix("postgres://")
         return url
+
+    @property
+    def listen_dsn(self) -> str | None:
+        """A libpq connection string for PostgreSQL notifications; None on SQLite."""
+        url = self.resolved_database_url
+        if not url.startswith("postgresql+psycopg://"):
+            return None
+        return "postgresql://" + url.removeprefix("postgresql+psycopg://")
 
     @property
     def images_dir(self) -> Path:

@@ -10,6 +10,7 @@ from ebrcs.auth.startup import warn_if_no_admin
 from ebrcs.catalog.index import ProductIndex
 from ebrcs.catalog.loading import open_product_index
 from ebrcs.catalog.snapshots import SnapshotWriter
+from ebrcs.catalog.sync import CatalogFollower
 from ebrcs.config import Settings
 from ebrcs.db.engine import session_factory
 from ebrcs.embedding.base import Embedder
@@ -27,6 +28,7 @@ class Runtime:
     index: ProductIndex
     recogniser: Recogniser
     snapshots: SnapshotWriter
+    follower: CatalogFollower
 
     @classmethod
     def start(cls, settings: Settings) -> Runtime:
@@ -41,6 +43,13 @@ class Runtime:
             index = open_product_index(
                 db=db, embedder=embedder, kind=settings.index_kind, snapshot_path=snapshot_path
             )
+        follower = CatalogFollower(
+            sessions,
+            index,
+            listen_dsn=settings.listen_dsn,
+            poll_seconds=settings.sync_poll_seconds,
+            reconcile_seconds=settings.sync_reconcile_seconds,
+        )
         snapshots = SnapshotWriter(index, snapshot_path, settings.index_snapshot_seconds)
         recogniser = Recogniser(
             embedder,
@@ -56,8 +65,10 @@ class Runtime:
             index=index,
             recogniser=recogniser,
             snapshots=snapshots.start(),
+            follower=follower.start(),
         )
 
     def close(self) -> None:
         """Release what the runtime holds."""
+        self.follower.stop()
         self.snapshots.stop()

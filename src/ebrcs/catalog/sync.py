@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "ebrcs_catalog"
 NOTIFY_BATCH = 64
+DRAIN_SECONDS = 0.005
 ID_BATCH = 1000
 
 
@@ -152,7 +153,9 @@ class CatalogFollower:
             connection.execute(f"LISTEN {CHANNEL}")
 
             def listen(timeout: float) -> set[uuid.UUID]:
-                notes = connection.notifies(timeout=timeout, stop_after=NOTIFY_BATCH)
+                notes = list(connection.notifies(timeout=timeout, stop_after=1))
+                if notes:  # apply at once, with whatever else is already queued
+                    notes += connection.notifies(timeout=DRAIN_SECONDS, stop_after=NOTIFY_BATCH)
                 return {uuid.UUID(note.payload) for note in notes}
 
             yield listen

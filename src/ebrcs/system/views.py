@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from fastapi import APIRouter
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from ebrcs.catalog.service import highest_embedding_id
 from ebrcs.checkout.models import CheckoutSession, SessionStatus
 from ebrcs.deps import RuntimeDep
 
@@ -32,6 +34,13 @@ def health(runtime: RuntimeDep) -> dict[str, Any]:
             body["active_sessions"] = db.scalar(
                 select(func.count()).where(CheckoutSession.status == SessionStatus.ACTIVE)
             )
+            database_watermark = highest_embedding_id(db=db)
+            body["index"] = {
+                "process": os.getpid(),
+                "watermark": runtime.index.watermark,
+                "database_watermark": database_watermark,
+                "lag": max(0, database_watermark - runtime.index.watermark),
+            }
     except SQLAlchemyError as error:
         log.warning("health check: database unreachable: %s", error)
         body.update(status="degraded", database="unreachable")
