@@ -11,6 +11,7 @@ from ebrcs.auth.cli import demo_users
 from ebrcs.catalog.cli import bench_index, catalog_app, products_app
 from ebrcs.checkout.video_cli import checkout_video
 from ebrcs.db.cli import app as db_app
+from ebrcs.recognition.cli import eval_app
 from ebrcs.server import serve
 
 app = typer.Typer(help="Embedding-based retail checkout system.", no_args_is_help=True)
@@ -21,6 +22,7 @@ app.add_typer(catalog_app, name="catalog")
 bench_app = typer.Typer(help="Benchmarks (from a source checkout).", no_args_is_help=True)
 bench_app.command("index")(bench_index)
 app.add_typer(bench_app, name="bench")
+app.add_typer(eval_app, name="eval")
 app.command("demo-users")(demo_users)
 app.command("serve")(serve)
 app.command("checkout-video")(checkout_video)
