@@ -110,10 +110,12 @@ def record_event(
     kind: EventKind,
     product_id: uuid.UUID | None = None,
     score: float | None = None,
+    event_id: uuid.UUID | None = None,
     commit: bool = True,
 ) -> RecognitionEvent:
     """Keep one counting decision for the dashboard (``record_add``/``record_remove`` call it)."""
     event = RecognitionEvent(
+        id=event_id or uuid.uuid4(),
         session_id=session_id,
         kind=kind,
         product_id=product_id,
@@ -153,9 +155,18 @@ def _upsert_one(db: Session, session_id: uuid.UUID, product_id: uuid.UUID, score
 
 
 def record_add(
-    *, db: Session, session_id: uuid.UUID, product_id: uuid.UUID, score: float
+    *,
+    db: Session,
+    session_id: uuid.UUID,
+    product_id: uuid.UUID,
+    score: float,
+    event_id: uuid.UUID | None = None,
 ) -> BillingItem:
-    """Count one recognised item (quantity + 1, running mean score) and keep its ADD event."""
+    """Count one recognised item (quantity + 1, running mean score) and keep its ADD event.
+
+    ``event_id`` lets the caller name the event in advance, e.g. to keep the item's crop
+    under it (``ebrcs.orders.learning.save_crop``).
+    """
     score = _clamped(score)
     with _changing(db, session_id):
         _upsert_one(db, session_id, product_id, score)
@@ -165,6 +176,7 @@ def record_add(
             kind=EventKind.ADD,
             product_id=product_id,
             score=score,
+            event_id=event_id,
             commit=False,
         )
     return _item(db, session_id, product_id, refresh=True)  # type: ignore[return-value]

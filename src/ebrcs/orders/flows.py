@@ -20,8 +20,10 @@ from ebrcs.orders.models import Order, OrderItem, PaymentStatus
 log = logging.getLogger(__name__)
 
 
-def confirm(*, db: Session, session_id: uuid.UUID, user: User) -> Order:
+def confirm(*, db: Session, session_id: uuid.UUID, user: User) -> tuple[Order, bool]:
     """Turn the caller's cart into a mock-paid order and complete the session.
+
+    Returns the order and whether this call created it.
 
     Idempotent: a repeated or concurrent confirmation of the same session returns the one
     order. The session row is locked first (``FOR UPDATE`` on PostgreSQL; SQLite serialises
@@ -34,8 +36,7 @@ def confirm(*, db: Session, session_id: uuid.UUID, user: User) -> Order:
         session = checkout.get_owned(db=db, session_id=session_id, user=user, for_update=True)
         existing = service.get_for_session(db=db, session_id=session.id)
         if existing is not None:
-            db.commit()  # nothing to write: only ends the transaction and its lock
-            return existing
+            return _loaded(db, existing.id), False
         if session.status == SessionStatus.COMPLETED:
             raise Conflict("checkout session is completed")
         bill = cart.load(db=db, session_id=session.id)
@@ -69,9 +70,20 @@ def confirm(*, db: Session, session_id: uuid.UUID, user: User) -> Order:
         log.info(
             "session %s was confirmed concurrently; returning order %s", session_id, existing.id
         )
-        return existing
+        return _loaded(db, existing.id), False
     except BaseException:
         db.rollback()
         raise
     log.info("session %s confirmed as order %s (%s)", session_id, order.id, order.total_amount)
-    return service.get(db=db, order_id=order.id)  # type: ignore[return-value]
+    return _loaded(db, order.id), True
+
+
+def _loaded(db: Session, order_id: uuid.UUID) -> Order:
+    """The order with everything its body shows, and the read transaction ended.
+
+    Ending it releases the session row lock (and SQLite's write lock) before the response
+    is written and before any background work opens its own transaction.
+    """
+    order = service.get(db=db, order_id=order_id)
+    db.commit()
+    return order  # type: ignore[return-value]

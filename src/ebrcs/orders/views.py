@@ -6,14 +6,14 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, BackgroundTasks, Query
 
 from ebrcs.auth.deps import AdminUser, CurrentUser
 from ebrcs.checkout import cart
 from ebrcs.checkout import service as checkout
 from ebrcs.checkout.schemas import CartOut
-from ebrcs.deps import DbSession, SettingsDep
-from ebrcs.orders import dashboard, flows, service
+from ebrcs.deps import DbSession, RuntimeDep, SettingsDep
+from ebrcs.orders import dashboard, flows, learning, service
 from ebrcs.orders.schemas import (
     AdminOrderOut,
     AdminOrderPage,
@@ -82,9 +82,18 @@ def add_to_billing(
 
 
 @billing_router.post("/confirm")
-def confirm_billing(session_id: uuid.UUID, db: DbSession, user: CurrentUser) -> ConfirmedOut:
+def confirm_billing(
+    session_id: uuid.UUID,
+    db: DbSession,
+    user: CurrentUser,
+    runtime: RuntimeDep,
+    background: BackgroundTasks,
+) -> ConfirmedOut:
     """Pay (mock) and turn the bill into an order; repeating it returns the same order."""
-    return ConfirmedOut.of(flows.confirm(db=db, session_id=session_id, user=user))
+    order, created = flows.confirm(db=db, session_id=session_id, user=user)
+    if created and runtime.settings.learn_from_corrections:
+        background.add_task(learning.learn, runtime=runtime, order_id=order.id)
+    return ConfirmedOut.of(order)
 
 
 @orders_router.get("")

@@ -1,0 +1,162 @@
+"""Learning from corrections: crops the shopper proved misread become photos of the right product.
+
+While ``learn_from_corrections`` is on, the live checkout keeps the crop each ADD was counted
+from (``save_crop``, named by the event's id). When an order is confirmed, ``misreads``
+compares what recognition counted with what the shopper paid for; crops of a product the
+shopper removed entirely are added, through the catalogue's incremental ``add_photos``, as
+photos of the one product the shopper added instead. Anything less clear-cut is not learned:
+a wrong reference photo would make recognition worse, not better.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import uuid
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ebrcs.catalog import flows as catalog
+from ebrcs.checkout.models import EventKind, RecognitionEvent
+from ebrcs.config import Settings
+from ebrcs.errors import DomainError
+from ebrcs.orders import service
+from ebrcs.orders.models import Order
+
+if TYPE_CHECKING:
+    from ebrcs.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+CROPS_FOLDER = "crops"
+
+
+def session_crops_dir(settings: Settings, session_id: uuid.UUID) -> Path:
+    """Where the crops of one session's ADD events are kept."""
+    return settings.data_dir / CROPS_FOLDER / str(session_id)
+
+
+def crop_path(settings: Settings, session_id: uuid.UUID, event_id: uuid.UUID) -> Path:
+    """The file of the crop an ADD event was counted from."""
+    return session_crops_dir(settings, session_id) / f"{event_id}.jpg"
+
+
+def save_crop(
+    *, settings: Settings, session_id: uuid.UUID, event_id: uuid.UUID, crop_rgb: np.ndarray
+) -> Path | None:
+    """Keep an ADD event's crop (RGB uint8) as JPEG while learning is on; its path or None."""
+    if not settings.learn_from_corrections:
+        return None
+    path = crop_path(settings, session_id, event_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(crop_rgb, cv2.COLOR_RGB2BGR))
+    if not ok:
+        log.warning("crop of event %s could not be encoded; not kept", event_id)
+        return None
+    # Written aside and renamed, so a reader never sees half a JPEG.
+    partial = path.with_suffix(".part")
+    partial.write_bytes(encoded.tobytes())
+    os.replace(partial, path)
+    return path
+
+
+@dataclass(frozen=True)
+class Misread:
+    """Items recognition counted as one product that were really another."""
+
+    counted_as: uuid.UUID
+    actually: uuid.UUID
+    event_ids: list[uuid.UUID]
+
+
+def misreads(*, db: Session, order: Order) -> list[Misread]:
+    """The misreads an order proves: products counted but removed entirely, and the one added.
+
+    Only when the shopper added exactly one product beyond what recognition counted is it
+    clear what the removed items really were; only a product removed entirely proves every
+    one of its counts wrong. The most recent ADDs still counted are the misread ones, at
+    most as many as the shopper added.
+    """
+    if order.session_id is None:
+        return []
+    events = db.execute(
+        select(RecognitionEvent.id, RecognitionEvent.kind, RecognitionEvent.product_id)
+        .where(
+            RecognitionEvent.session_id == order.session_id,
+            RecognitionEvent.kind.in_([EventKind.ADD, EventKind.REMOVE]),
+            RecognitionEvent.product_id.is_not(None),
+        )
+        .order_by(RecognitionEvent.created_at)
+    )
+    counted: Counter[uuid.UUID] = Counter()
+    adds: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+    for event_id, kind, product_id in events:
+        if kind == EventKind.ADD:
+            counted[product_id] += 1
+            adds[product_id].append(event_id)
+        elif counted[product_id]:
+            counted[product_id] -= 1
+    paid = {item.product_id: item.quantity for item in order.items}
+    added = {product: n - counted[product] for product, n in paid.items() if n > counted[product]}
+    if len(added) != 1:
+        return []
+    ((actually, missing),) = added.items()
+    found = []
+    for product, still_counted in counted.items():
+        if still_counted and product not in paid and missing > 0:
+            taken = min(still_counted, missing)
+            found.append(Misread(product, actually, adds[product][-taken:]))
+            missing -= taken
+    return found
+
+
+def learn(*, runtime: Runtime, order_id: uuid.UUID) -> int:
+    """Add the kept crops of an order's misreads as photos of the right products; how many.
+
+    Runs after the order is committed (a background task): a failure here never touches the
+    order. The session's crops are deleted afterwards either way, so it learns once.
+    """
+    settings = runtime.settings
+    learned = 0
+    with runtime.sessions() as db:
+        order = service.get(db=db, order_id=order_id)
+        if order is None or order.session_id is None or not settings.learn_from_corrections:
+            return 0
+        try:
+            for misread in misreads(db=db, order=order):
+                paths = [crop_path(settings, order.session_id, e) for e in misread.event_ids]
+                uploads = [path.read_bytes() for path in paths if path.is_file()]
+                uploads = uploads[: settings.max_images_per_product]
+                if not uploads:
+                    continue
+                try:
+                    catalog.add_photos(
+                        db=db,
+                        index=runtime.index,
+                        embedder=runtime.embedder,
+                        settings=settings,
+                        product_id=misread.actually,
+                        uploads=uploads,
+                    )
+                except DomainError as error:
+                    # E.g. the product already keeps its maximum of photos: nothing to learn.
+                    log.info("not learning crops for %s: %s", misread.actually, error.message)
+                    continue
+                learned += len(uploads)
+                log.info(
+                    "learned %d crops counted as %s as photos of %s",
+                    len(uploads),
+                    misread.counted_as,
+                    misread.actually,
+                )
+        finally:
+            shutil.rmtree(session_crops_dir(settings, order.session_id), ignore_errors=True)
+    return learned
