@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from decimal import Decimal
+from typing import Any
 
 import cv2
 import numpy as np
@@ -97,3 +99,18 @@ def sse_messages(lines: Iterator[str]) -> Iterator[tuple[str, str]]:
             kind = line.removeprefix("event: ")
         elif line.startswith("data: "):
             yield kind, line.removeprefix("data: ")
+
+
+class GatedPipeline:
+    """The real pipeline, held at its first frame until the test opens the gate."""
+
+    def __init__(self, pipeline: Any, gate: threading.Event, entered: threading.Event) -> None:
+        self.pipeline, self.gate, self.entered = pipeline, gate, entered
+
+    def process(self, frame_bgr: np.ndarray, timestamp: float) -> Any:
+        self.entered.set()
+        assert self.gate.wait(timeout=30)
+        return self.pipeline.process(frame_bgr, timestamp)
+
+    def set_roi(self, roi: Any) -> None:
+        self.pipeline.set_roi(roi)

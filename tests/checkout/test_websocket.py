@@ -11,7 +11,7 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
-from checkout_scenes import empty_counter, jpeg, pass_through, register
+from checkout_scenes import GatedPipeline, empty_counter, jpeg, pass_through, register
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from starlette.websockets import WebSocketDisconnect
@@ -159,21 +159,6 @@ def test_frame_reply_carries_timings_of_every_step(client, shopper):
     assert reply["dropped_frames"] == 0
 
 
-class _GatedPipeline:
-    """The real pipeline, held at its first frame until the test opens the gate."""
-
-    def __init__(self, pipeline: Any, gate: threading.Event, entered: threading.Event) -> None:
-        self.pipeline, self.gate, self.entered = pipeline, gate, entered
-
-    def process(self, frame_bgr: np.ndarray, timestamp: float) -> Any:
-        self.entered.set()
-        assert self.gate.wait(timeout=30)
-        return self.pipeline.process(frame_bgr, timestamp)
-
-    def set_roi(self, roi: Any) -> None:
-        self.pipeline.set_roi(roi)
-
-
 def test_slow_processing_keeps_only_the_newest_frame_and_counts_the_dropped(
     client, shopper, monkeypatch
 ):
@@ -182,7 +167,7 @@ def test_slow_processing_keeps_only_the_newest_frame_and_counts_the_dropped(
 
     def gated(*args: Any) -> Any:
         checkout = open_checkout(*args)
-        checkout.pipeline = _GatedPipeline(checkout.pipeline, gate, entered)
+        checkout.pipeline = GatedPipeline(checkout.pipeline, gate, entered)
         return checkout
 
     monkeypatch.setattr(checkout_socket, "open_live_checkout", gated)

@@ -32,6 +32,8 @@ VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".avi", ".mkv"})
 MAX_FRAME_WIDTH = 960
 FINISHED_TASKS_KEPT = 50
 COPY_CHUNK_BYTES = 1024 * 1024
+# A short video at 960 px takes tens of seconds; asking again sooner only adds load.
+RETRY_AFTER_SECONDS = 10
 
 
 class TaskState(enum.StrEnum):
@@ -52,6 +54,8 @@ class VideoTask:
     user_id: uuid.UUID
     path: Path
     state: TaskState = TaskState.RUNNING
+    frames: int = 0
+    """Frames counted so far (written by the task's thread only)."""
     progress: dict[str, Any] = field(default_factory=dict)
     cancelled: threading.Event = field(default_factory=threading.Event)
     _log: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
@@ -122,8 +126,7 @@ class VideoTasks:
     def check_capacity(self) -> None:
         """TooManyRequests when every worker is busy (checked before an upload is read)."""
         with self._lock:
-            if self._running() >= self.max_running:
-                raise TooManyRequests("too many videos are being processed; try again later")
+            self._refuse_if_full()
 
     def start(
         self,
@@ -135,9 +138,11 @@ class VideoTasks:
     ) -> VideoTask:
         """Start counting a saved video into the session's cart."""
         with self._lock:
-            if self._running() >= self.max_running:
+            try:
+                self._refuse_if_full()
+            except TooManyRequests:
                 path.unlink(missing_ok=True)
-                raise TooManyRequests("too many videos are being processed; try again later")
+                raise
             task = VideoTask(id=uuid.uuid4(), session_id=session_id, user_id=user_id, path=path)
             self._tasks[task.id] = task
             self._forget_oldest_finished()
@@ -163,6 +168,13 @@ class VideoTasks:
             task.cancelled.set()
         self._pool.shutdown(wait=True)
 
+    def _refuse_if_full(self) -> None:
+        if self._running() >= self.max_running:
+            raise TooManyRequests(
+                "too many videos are being processed; try again later",
+                retry_after_seconds=RETRY_AFTER_SECONDS,
+            )
+
     def _running(self) -> int:
         return sum(task.state == TaskState.RUNNING for task in self._tasks.values())
 
@@ -175,33 +187,36 @@ class VideoTasks:
 def run_task(task: VideoTask, open_checkout: Callable[[], LiveCheckout]) -> None:
     """Count every frame of the task's video; the task ends done, cancelled or failed."""
     try:
-        frames = _count_frames(task, open_checkout())
+        _count_frames(task, open_checkout())
     except Conflict as error:
-        task.finish(TaskState.FAILED, {"error": error.message})
+        # Ending the session cancels its tasks; the frame in flight then meets the ended session.
+        if task.cancelled.is_set():
+            task.finish(TaskState.CANCELLED, {"frames": task.frames})
+        else:
+            task.finish(TaskState.FAILED, {"error": error.message})
     except Exception as error:
         # The server must survive any video; the cause goes to the log, the client gets a reason.
         log.exception("video task %s failed", task.id)
         task.finish(TaskState.FAILED, {"error": f"video processing failed: {error}"})
     else:
         if task.cancelled.is_set():
-            task.finish(TaskState.CANCELLED, {"frames": frames})
-        elif frames == 0:
+            task.finish(TaskState.CANCELLED, {"frames": task.frames})
+        elif task.frames == 0:
             task.finish(TaskState.FAILED, {"error": "no frame of the video could be decoded"})
         else:
-            task.finish(TaskState.DONE, {"frames": frames})
+            task.finish(TaskState.DONE, {"frames": task.frames})
     finally:
         task.path.unlink(missing_ok=True)
 
 
-def _count_frames(task: VideoTask, checkout: LiveCheckout) -> int:
-    """Run the pipeline over the video's frames until the end or a cancel; frames counted."""
+def _count_frames(task: VideoTask, checkout: LiveCheckout) -> None:
+    """Run the pipeline over the video's frames until the end or a cancel."""
     capture = cv2.VideoCapture(str(task.path))
     try:
         fps = capture.get(cv2.CAP_PROP_FPS) or 0.0
         fps = fps if 1.0 <= fps <= 240.0 else 30.0
         total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
         started = time.perf_counter()
-        frames = 0
         while not task.cancelled.is_set():
             ok, frame = capture.read()
             if not ok:
@@ -210,8 +225,9 @@ def _count_frames(task: VideoTask, checkout: LiveCheckout) -> int:
             if width > MAX_FRAME_WIDTH:
                 size = (MAX_FRAME_WIDTH, round(height * MAX_FRAME_WIDTH / width))
                 frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
-            outcome = checkout.process_frame(frame, frames / fps, annotate=False)
-            frames += 1
+            outcome = checkout.process_frame(frame, task.frames / fps, annotate=False)
+            task.frames += 1
+            frames = task.frames
             if outcome.events:
                 task.post(
                     "events",
@@ -229,6 +245,5 @@ def _count_frames(task: VideoTask, checkout: LiveCheckout) -> int:
                 "percent": round(100.0 * frames / total, 1) if total else None,
                 "fps": round(frames / elapsed, 2) if elapsed > 0 else None,
             }
-        return frames
     finally:
         capture.release()

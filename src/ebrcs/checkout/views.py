@@ -158,6 +158,8 @@ async def upload_video(
     session = await asyncio.to_thread(service.get_owned, db=db, session_id=session_id, user=user)
     service.require_active(session)
     roi = service.roi_of(session)
+    # The upload may take long; no database transaction (on SQLite, a write lock) stays open.
+    await asyncio.to_thread(db.close)
     tasks = _tasks(request)
     tasks.check_capacity()
     # Refuse what is announced too big before reading it; the copy below enforces the limit
@@ -190,10 +192,12 @@ async def upload_video(
 
 @router.get("/{session_id}/video-status", response_class=StreamingResponse)
 async def video_status(
-    session_id: uuid.UUID, task_id: uuid.UUID, request: Request, user: CurrentUser
+    session_id: uuid.UUID, task_id: uuid.UUID, request: Request, db: DbSession, user: CurrentUser
 ) -> StreamingResponse:
     """Server-Sent Events of a video task: ``progress``, ``events`` (with the cart), ``done``."""
     task = _tasks(request).get(task_id=task_id, session_id=session_id, user_id=user.id)
+    # The stream lasts as long as the task: the login check's transaction must not.
+    await asyncio.to_thread(db.close)
     return StreamingResponse(
         _task_events(task, request),
         media_type="text/event-stream",
