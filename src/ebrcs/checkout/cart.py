@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import case, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -142,12 +142,14 @@ def _upsert_one(db: Session, session_id: uuid.UUID, product_id: uuid.UUID, score
         added_at=now,
         updated_at=now,
     )
+    # The running mean over the counted items, each weighing the same; float rounding must
+    # not push a mean of scores <= 1 past the column's CHECK.
+    mean = (table.c.avg_score * table.c.quantity + score) / (table.c.quantity + 1)
     statement = statement.on_conflict_do_update(
         index_elements=[table.c.session_id, table.c.product_id],
         set_={
             "quantity": table.c.quantity + 1,
-            # The running mean over the counted items, each weighing the same.
-            "avg_score": (table.c.avg_score * table.c.quantity + score) / (table.c.quantity + 1),
+            "avg_score": case((mean > 1.0, 1.0), else_=mean),
             "updated_at": now,
         },
     )
