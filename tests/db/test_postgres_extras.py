@@ -16,7 +16,6 @@ from ebrcs.checkout.models import BillingItem, CheckoutSession, SessionStatus
 from ebrcs.db.base import utcnow
 from ebrcs.orders.models import Order, OrderItem
 
-
 pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 
 
