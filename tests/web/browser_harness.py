@@ -73,7 +73,12 @@ class LiveServer:
     url: str
     data_dir: Path
     database_url: str
+    log: Path
     process: subprocess.Popen[bytes] = field(repr=False)
+
+    def log_tail(self, lines: int = 40) -> str:
+        """The end of the server's log, for the report of a failed test."""
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
     def create_account(self, role: Role, username: str | None = None) -> tuple[str, str]:
         """Create an account the way an operator does; returns (username, password)."""
@@ -101,7 +106,8 @@ def start_server(root: Path) -> LiveServer:
         "EBRCS_DATABASE_URL": database_url,
         "EBRCS_JWT_SECRET": "browser-test-" + uuid.uuid4().hex,
     }
-    log = open(root / "server.log", "wb")  # noqa: SIM115 - the process writes it until the end
+    log_path = root / "server.log"
+    log = open(log_path, "wb")  # noqa: SIM115 - the process writes it until the end
     command = [sys.executable, "-m", "uvicorn", "ebrcs.app:create_app", "--factory"]
     command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -112,7 +118,7 @@ def start_server(root: Path) -> LiveServer:
             raise RuntimeError(f"server exited: {(root / 'server.log').read_text()[-2000:]}")
         try:
             with urllib.request.urlopen(f"{url}/api/health", timeout=2):
-                return LiveServer(url, data_dir, database_url, process)
+                return LiveServer(url, data_dir, database_url, log_path, process)
         except OSError:
             time.sleep(0.5)
     process.kill()
@@ -120,7 +126,11 @@ def start_server(root: Path) -> LiveServer:
 
 
 def stop_server(server: LiveServer) -> None:
-    """Stop the server process (and wait, so no process outlives the tests)."""
+    """Stop the server process (and wait, so no process outlives the tests).
+
+    The log's end goes to stdout, which pytest shows only when a test failed.
+    """
+    print(f"--- server log ({server.url}) ---\n{server.log_tail()}")
     server.process.terminate()
     try:
         server.process.wait(timeout=20)
@@ -156,5 +166,7 @@ def screenshot(page: Page, name: str) -> Path:
     """Save a full-page screenshot under test-artifacts/web/."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
+    # From the top: a full-page shot of a scrolled page paints the sticky bar mid-page.
+    page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(path), full_page=True)
     return path

@@ -34,8 +34,9 @@ export function columnChart(points, { height = 220, title, format = String } = {
 
 /** Horizontal bars for {label, value, note}, largest first as given. */
 export function barChart(rows, { title, format = String } = {}) {
+  const WIDTH = 900;
   const rowHeight = 30;
-  const labelWidth = 170;
+  const labelWidth = 190;
   const height = Math.max(rowHeight, rows.length * rowHeight) + 4;
   const chart = svg("svg", { viewBox: `0 0 ${WIDTH} ${height}`, role: "img", "aria-label": title });
   const max = Math.max(1e-9, ...rows.map((row) => row.value));

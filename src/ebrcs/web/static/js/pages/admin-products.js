@@ -21,7 +21,7 @@ async function thumbnail(product) {
  * A picker for up to `limit` photos from files or the camera; `photos()` gives the blobs.
  * The camera opens only when asked and closes as soon as the snapshot is taken.
  */
-function photoPicker(limit, { onChange = () => {} } = {}) {
+function photoPicker(limit, { onChange = () => {}, labelKey = "products.photos" } = {}) {
   const photos = [];
   const tray = h("div", { class: "photo-tray", "aria-live": "polite" });
   const fileInput = h("input", { type: "file", accept: "image/*", multiple: limit > 1, name: "photos", class: "photo-files" });
@@ -97,7 +97,7 @@ function photoPicker(limit, { onChange = () => {} } = {}) {
   const element = h(
     "div",
     { class: "stack" },
-    h("div", { class: "row" }, field("products.photos", fileInput), cameraButton),
+    h("div", { class: "row controls" }, field(labelKey, fileInput), cameraButton),
     snapPanel,
     tray,
     counter,
@@ -163,7 +163,7 @@ export async function render(main) {
 
   // ---- try recognition ----
   const tryButton = h("button", { class: "btn", type: "button", i18n: "products.recognise", disabled: true });
-  const tryPicker = photoPicker(1, { onChange: (count) => (tryButton.disabled = count === 0) });
+  const tryPicker = photoPicker(1, { onChange: (count) => (tryButton.disabled = count === 0), labelKey: "products.photo" });
   cleanups.push(tryPicker.close);
   const matchList = h("ol", { class: "matches", "aria-live": "polite" });
   tryButton.addEventListener("click", () =>
