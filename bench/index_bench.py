@@ -146,21 +146,24 @@ def fill_database(db: Session, *, start: int, stop: int, dim: int) -> None:
             "WITH RECURSIVE seq(k) AS (SELECT :start UNION ALL SELECT k + 1 FROM seq "
             "WHERE k < :stop) "
         )
-        product_uuid = "printf('%032x', (k + 2) / 3)"
-        image_uuid = "printf('%016x%016x', 1, k)"
+        product_uuid = "printf('%016x%016x', :start, (k - :start) / 3)"
+        image_uuid = "printf('%016x%016x', 0, k)"
         now = "strftime('%Y-%m-%d %H:%M:%f', 'now')"
         source = "FROM seq"
     else:
         series = ""
-        product_uuid = "lpad(to_hex((k + 2) / 3), 32, '0')::uuid"
-        image_uuid = "(lpad('1', 16, '0') || lpad(to_hex(k), 16, '0'))::uuid"
+        product_uuid = (
+            "(lpad(to_hex(CAST(:start AS bigint)), 16, '0') "
+            "|| lpad(to_hex((k - :start) / 3), 16, '0'))::uuid"
+        )
+        image_uuid = "lpad(to_hex(k), 32, '0')::uuid"
         now = "now()"
-        source = "FROM generate_series(:start, :stop) AS k"
+        source = "FROM generate_series(CAST(:start AS bigint), CAST(:stop AS bigint)) AS k"
     db.execute(
         text(
             f"{series}INSERT INTO products (id, name, price, created_at, updated_at, is_active) "
             f"SELECT {product_uuid}, 'bench product', 1, {now}, {now}, true {source} "
-            "WHERE k % 3 = 1"
+            "WHERE (k - :start) % 3 = 0"
         ),
         params,
     )
