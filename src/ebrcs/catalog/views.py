@@ -155,7 +155,7 @@ def add_product_images(
     product_id: uuid.UUID,
     images: Uploads = [],  # noqa: B006 - see register_product
 ) -> PhotosAdded:
-    """Add 1 to 3 more photos to a product (a product keeps at most a configured number)."""
+    """Add 1 to 3 photos; a product keeps at most EBRCS_MAX_STORED_IMAGES_PER_PRODUCT (12)."""
     uploads = read_uploads(images, runtime.settings)
     product, image_count = flows.add_photos(
         db=db,
