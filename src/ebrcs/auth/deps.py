@@ -21,6 +21,9 @@ def load_active_user(token: str | None, *, db: DbSession, settings: SettingsDep)
         raise NotAuthenticated("not authenticated")
     claims = tokens.verify(token, settings)
     user = db.get(User, claims.user_id)
+    # End the read at once: on SQLite a transaction holds the write lock until it ends, and
+    # the route may do slow work before it touches the database again.
+    db.commit()
     if user is None or not user.is_active:
         raise NotAuthenticated("invalid or expired token")
     return user
