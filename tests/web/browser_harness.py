@@ -100,17 +100,18 @@ def start_server(root: Path) -> LiveServer:
     database_url = f"sqlite:///{data_dir / 'ebrcs.db'}"
     migrate.upgrade(database_url)
     port = _free_port()
-    env = {
-        **os.environ,
+    # The developer's own EBRCS_* settings must not leak into the test server.
+    env = {name: value for name, value in os.environ.items() if not name.startswith("EBRCS_")}
+    env |= {
         "EBRCS_DATA_DIR": str(data_dir),
         "EBRCS_DATABASE_URL": database_url,
         "EBRCS_JWT_SECRET": "browser-test-" + uuid.uuid4().hex,
     }
     log_path = root / "server.log"
-    log = open(log_path, "wb")  # noqa: SIM115 - the process writes it until the end
     command = [sys.executable, "-m", "uvicorn", "ebrcs.app:create_app", "--factory"]
     command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + SERVER_START_SECONDS
     while time.monotonic() < deadline:

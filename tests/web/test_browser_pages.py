@@ -6,9 +6,12 @@ Every test fails on any JavaScript console error or uncaught page error.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
+import numpy as np
 import pytest
 from browser_harness import ConsoleWatch, LiveServer, chromium, screenshot
+from PIL import Image
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from ebrcs.auth.models import Role
@@ -131,3 +134,71 @@ def test_checkout_fits_a_phone_screen(browser: Browser, live_server: LiveServer)
     context.close()
     assert page_width <= 390
     assert console.errors == []
+
+
+def test_a_scan_zone_is_drawn_by_clicking_points_and_saved(
+    page: Page, live_server: LiveServer
+) -> None:
+    log_in(page, live_server, *live_server.create_account(Role.USER))
+    expect(page).to_have_url(f"{live_server.url}/checkout")
+    page.get_by_role("button", name="Draw zone").click()
+    save = page.get_by_role("button", name="Save zone")
+    overlay = page.locator("canvas.overlay")
+    box = overlay.bounding_box()
+    assert box is not None
+    for x, y in ((0.6, 0.2), (0.95, 0.2), (0.95, 0.8)):
+        overlay.click(position={"x": box["width"] * x, "y": box["height"] * y})
+    overlay.click(position={"x": box["width"] * 0.6, "y": box["height"] * 0.8})
+    expect(save).to_be_enabled()
+    screenshot(page, "checkout-zone")
+    save.click()
+    expect(page.get_by_text("Zone saved: items count when they enter it.")).to_be_visible()
+
+    session_id = page.evaluate("sessionStorage.getItem('ebrcs.checkoutSession')")
+    roi = page.evaluate(
+        """async (id) => {
+            const token = JSON.parse(sessionStorage.getItem('ebrcs.token')).token;
+            const response = await fetch(`/api/sessions/${id}`,
+                {headers: {Authorization: `Bearer ${token}`}});
+            return (await response.json()).roi;
+        }""",
+        session_id,
+    )
+    assert len(roi) == 4
+    assert all(0.0 <= coordinate <= 1.0 for point in roi for coordinate in point)
+
+    page.get_by_role("button", name="Clear zone").click()
+    expect(page.get_by_text("Zone cleared: the whole picture scans.")).to_be_visible()
+
+
+def test_an_admin_edits_and_deactivates_a_product(
+    page: Page, live_server: LiveServer, tmp_path: Path
+) -> None:
+    photo = tmp_path / "tin.png"
+    colours = np.zeros((120, 160, 3), np.uint8)
+    colours[:, :80] = (200, 40, 40)
+    colours[:, 80:] = (40, 40, 200)
+    Image.fromarray(colours).save(photo)
+    log_in(page, live_server, *live_server.create_account(Role.ADMIN))
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Products").click()
+    form = page.get_by_role("form", name="Add a product")
+    form.get_by_label("Name").fill("Tomato tin")
+    form.get_by_label("Price").fill("1.10")
+    form.get_by_label("Photos (1–3)").set_input_files(str(photo))
+    form.get_by_role("button", name="Register product").click()
+    card = page.locator("article.product-card", has_text="Tomato tin")
+    expect(card).to_contain_text("₩1.10")
+
+    card.get_by_role("button", name="Edit").click()
+    dialog = page.get_by_role("dialog", name="Edit product")
+    dialog.get_by_label("Price").fill("1.25")
+    dialog.get_by_label("Description").fill("400 g")
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog).to_be_hidden()
+    expect(card).to_contain_text("₩1.25")
+
+    page.once("dialog", lambda confirm: confirm.accept())
+    card.get_by_role("button", name="Deactivate").click()
+    expect(card.get_by_text("Deactivated")).to_be_visible()
+    expect(card.get_by_role("button", name="Deactivate")).to_have_count(0)
+    screenshot(page, "admin-product-deactivated")

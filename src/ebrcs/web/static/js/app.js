@@ -60,7 +60,12 @@ function renderNav(user) {
   document.getElementById("logout").hidden = !user;
 }
 
+// Each render has a number; a render that finished after a newer one started is thrown away,
+// so a slow page (waiting for the API) can never cover the page the user went to next.
+let generation = 0;
+
 async function render() {
+  const mine = ++generation;
   if (leavePage) {
     leavePage();
     leavePage = null;
@@ -74,6 +79,7 @@ async function render() {
     session.forget();
     user = null;
   }
+  if (mine !== generation) return;
   if (path === "/") return navigate(user ? session.homeFor(user.role) : "/login", { replaceState: true });
   const route = ROUTES.find((candidate) => candidate.pattern.test(path));
   if (!route) {
@@ -90,15 +96,23 @@ async function render() {
   renderNav(user);
   const params = path.match(route.pattern).slice(1);
   const module = await import(`./pages/${route.page}.js`);
-  replace(main);
+  const page = h("div", { class: "page" });
+  let leave = null;
   try {
-    leavePage = (await module.render(main, { params, user, navigate })) || null;
+    leave = (await module.render(page, { params, user, navigate })) || null;
   } catch (error) {
     // Logged as well: a page that cannot render is a bug the browser tests must see.
     console.error(error);
     showError(error);
+    replace(page, h("div", { class: "card empty" }, h("p", { text: error.message })));
   }
-  main.focus({ preventScroll: true });
+  if (mine !== generation) {
+    leave?.();
+    return;
+  }
+  replace(main, page);
+  leavePage = leave;
+  (main.querySelector("[autofocus]") || main).focus({ preventScroll: true });
 }
 
 function start() {

@@ -149,16 +149,24 @@ export function render(main, { navigate }) {
     billButton.disabled = !sessionId || lines.length === 0;
   }
 
-  async function loadCart() {
-    if (!sessionId) return showCart(EMPTY_CART);
-    try {
-      showCart(await api(`/api/sessions/${sessionId}/billing`));
-    } catch (error) {
-      if (error.status === 404 || error.status === 409) {
-        sessionId = null;
-        forgetSession();
-        showCart(EMPTY_CART);
-      } else showError(error);
+  /** Pick up the remembered session: its cart and zone, unless it has ended meanwhile. */
+  async function loadSession() {
+    let session = null;
+    if (sessionId) {
+      try {
+        session = await api(`/api/sessions/${sessionId}`);
+      } catch (error) {
+        if (error.status !== 404) showError(error);
+      }
+    }
+    if (session?.status === "active") {
+      zone = session.roi ?? [];
+      showCart(session.cart);
+      redraw();
+    } else {
+      sessionId = null;
+      forgetSession();
+      showCart(EMPTY_CART);
     }
   }
 
@@ -388,7 +396,7 @@ export function render(main, { navigate }) {
       uploadButton.disabled = false;
       cancelButton.hidden = true;
       uploadAbort = null;
-      await loadCart();
+      await loadSession();
     }
   });
 
@@ -440,8 +448,8 @@ export function render(main, { navigate }) {
   window.addEventListener("resize", onResize);
 
   fillCameras().catch(showError);
-  loadCart();
   redraw();
+  loadSession();
 
   return () => {
     stop();

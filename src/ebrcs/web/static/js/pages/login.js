@@ -26,7 +26,7 @@ export function render(main, { user, navigate }) {
   const loginForm = h(
     "form",
     { class: "login-form", "aria-labelledby": "tab-login" },
-    field("login.username", input("text", "username", "username", { minLength: 3, maxLength: 50 })),
+    field("login.username", input("text", "username", "username", { minLength: 3, maxLength: 50, autofocus: true })),
     field("login.password", input("password", "password", "current-password")),
     h("button", { class: "btn btn-block", type: "submit", i18n: "login.submit" }),
   );
@@ -118,5 +118,4 @@ export function render(main, { user, navigate }) {
       ),
     ),
   );
-  loginForm.querySelector("input").focus();
 }
