@@ -33,14 +33,13 @@ export function columnChart(points, { height = 220, title, format = String } = {
 }
 
 /** Horizontal bars for {label, value, note}, largest first as given. */
-export function barChart(rows, { title, format = String } = {}) {
-  const WIDTH = 900;
+export function barChart(rows, { title, format = String, width = 900 } = {}) {
   const rowHeight = 30;
   const labelWidth = 190;
   const height = Math.max(rowHeight, rows.length * rowHeight) + 4;
-  const chart = svg("svg", { viewBox: `0 0 ${WIDTH} ${height}`, role: "img", "aria-label": title });
+  const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": title });
   const max = Math.max(1e-9, ...rows.map((row) => row.value));
-  const barSpace = WIDTH - labelWidth - 90;
+  const barSpace = width - labelWidth - 90;
   rows.forEach((row, index) => {
     const y = index * rowHeight + 4;
     const label = row.label.length > 24 ? `${row.label.slice(0, 23)}…` : row.label;
