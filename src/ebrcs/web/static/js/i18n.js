@@ -1,6 +1,6 @@
 // UI text: one JSON catalogue per language under /static/i18n/, switchable at any time.
 const STORAGE_KEY = "ebrcs.language";
-export const LANGUAGES = ["en", "ko"];
+const LANGUAGES = ["en", "ko"];
 
 const catalogues = {};
 let current = "en";
@@ -24,10 +24,6 @@ export async function useLanguage(code) {
   localStorage.setItem(STORAGE_KEY, code);
   document.documentElement.lang = code;
   return code;
-}
-
-export function language() {
-  return current;
 }
 
 /** The text for a key with {name} placeholders filled in; a missing key is a bug. */

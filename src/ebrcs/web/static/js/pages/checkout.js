@@ -16,18 +16,14 @@ const MAX_IN_FLIGHT = 2;
 const SESSION_KEY = "ebrcs.checkoutSession";
 const EMPTY_CART = { items: [], total_items: 0, total_amount: "0" };
 
-/** The checkout session this tab is working on (kept across the bill page and reloads). */
-export function rememberedSession() {
-  return sessionStorage.getItem(SESSION_KEY);
-}
-
+/** Drop the checkout session this tab was working on (kept across the bill page and reloads). */
 export function forgetSession() {
   sessionStorage.removeItem(SESSION_KEY);
 }
 
 
 export function render(main, { navigate }) {
-  let sessionId = rememberedSession();
+  let sessionId = sessionStorage.getItem(SESSION_KEY);
   let stream = null;
   let socket = null;
   let timer = null;
