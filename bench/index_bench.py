@@ -2,9 +2,10 @@
 
 Parts, each a side-by-side comparison in one run:
 1. the original's table: rebuilding the index vs adding 3 vectors, 100 to 10k vectors;
-2. durable registration of 3 precomputed vectors as the server does it (photo files, one DB
-   transaction, index add) vs the original's way (load + append + ``np.save`` of the whole
-   arrays + ``faiss.write_index``), on the database ``EBRCS_DATABASE_URL`` names;
+2. durable registration of 3 precomputed vectors as the server does it (one DB transaction,
+   then the index add) vs the original's way (load + append + ``np.save`` of the whole arrays
+   + ``faiss.write_index``), on the database ``EBRCS_DATABASE_URL`` names; and the whole
+   registration with its three photo files written and fsynced;
 3. single-query search latency and recall@1 of HNSW against exact (flat) search;
 4. search throughput of concurrent readers, with and without a writer, under the thread
    readers-writer lock the index uses and under ``aiorwlock``.
@@ -33,6 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ebrcs.catalog import flows
 from ebrcs.catalog.index import ProductIndex
+from ebrcs.catalog.models import Product
 from ebrcs.catalog.rwlock import ReadWriteLock
 from ebrcs.config import Settings
 from ebrcs.db import migrate
@@ -40,7 +42,7 @@ from ebrcs.db.engine import make_engine
 
 OUT_DIR = Path(__file__).resolve().parent / "out"
 ORIGINAL_SIZES = (100, 500, 1_000, 5_000, 10_000)
-DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
+DEFAULT_SIZES = (10_000, 100_000)  # add 1_000_000 with --sizes: its bulk fill takes minutes
 SEED_STYLE_MAX = 100_000  # the original's way rewrites ~2n*d*4 bytes per add; 1M would be 10 GB
 ANN_MAX = 20_000  # HNSW insertion at 1280-d costs ~1.5 ms per vector on this box
 ADD = 3
@@ -280,6 +282,20 @@ def part_durable_and_search(
 
                 def durable_add() -> None:
                     with sessions() as db:
+                        product = Product(id=uuid.uuid4(), name="bench registration")
+                        db.add(product)
+                        flows.commit_vectors(
+                            db=db,
+                            index=index,
+                            product=product,
+                            image_ids=[uuid.uuid4() for _ in range(ADD)],
+                            paths=[""] * ADD,
+                            vectors=catalogue.shots(ADD),
+                            max_photos=None,
+                        )
+
+                def registration_with_photos() -> None:
+                    with sessions() as db:
                         flows.register_product(
                             db=db,
                             index=index,
@@ -290,8 +306,11 @@ def part_durable_and_search(
                             created_by=None,
                         )
 
-                row = {"durable_add_ms": median_ms(durable_add, REPEATS)}
-                filled += ADD * REPEATS
+                row = {
+                    "durable_add_ms": median_ms(durable_add, REPEATS),
+                    "with_photos_ms": median_ms(registration_with_photos, REPEATS),
+                }
+                filled += 2 * ADD * REPEATS
                 if size <= SEED_STYLE_MAX:
                     flat = faiss.IndexFlatIP(dim)
                     flat.add(catalogue.shots(size))
@@ -407,12 +426,15 @@ def print_tables(original: dict, durable: dict, concurrency: dict, backend: str)
             f"{size:>10} {row['rebuild_ms']:>10.3f} {row['incremental_ms']:>12.3f} {ratio:>7.0f}x"
         )
     print(f"\n(2) durable registration of 3 vectors on {backend} (ms, median)")
-    print(f"{'vectors':>10} {'durable':>10} {'original':>10} {'ratio':>8}")
+    print(f"{'vectors':>10} {'durable':>10} {'original':>10} {'ratio':>8} {'+photos':>10}")
     for size, row in durable.items():
         seed = row.get("seed_style_add_ms")
         ratio = f"{seed / row['durable_add_ms']:>7.0f}x" if seed else f"{'-':>8}"
         seed_text = f"{seed:>10.1f}" if seed else f"{'-':>10}"
-        print(f"{size:>10} {row['durable_add_ms']:>10.2f} {seed_text} {ratio}")
+        print(
+            f"{size:>10} {row['durable_add_ms']:>10.2f} {seed_text} {ratio} "
+            f"{row['with_photos_ms']:>10.2f}"
+        )
     print("\n(3) single-query search, k=20 (ms, median); HNSW recall@1 against flat")
     print(
         f"{'vectors':>10} {'flat':>10} {'hnsw':>10} {'recall@1':>9} {'product r@1':>12} "

@@ -61,6 +61,54 @@ def _end_read_transaction(db: Session) -> None:
     db.commit()
 
 
+def commit_vectors(
+    *,
+    db: Session,
+    index: ProductIndex,
+    product: Product,
+    image_ids: Sequence[uuid.UUID],
+    paths: Sequence[str],
+    vectors: np.ndarray,
+    max_photos: int | None,
+) -> int:
+    """The durable step of a registration: one transaction, then the index.
+
+    Commits the photo rows with their vectors (and ``product`` when it is new), then adds
+    only these vectors to the live index: no work grows with the catalogue. With
+    ``max_photos``, the product is an existing one and may not exceed that many photos.
+    Returns how many photos the product has now. The caller rolls back on failure.
+    """
+    with index.commit_lock:
+        embedding_ids = service.allocate_embedding_ids(db=db, count=len(image_ids))
+        stored = 0
+        if max_photos is not None:
+            db.refresh(product)
+            stored = service.image_count(db=db, product_id=product.id)
+            if stored + len(image_ids) > max_photos:
+                raise InvalidInput(f"a product keeps at most {max_photos} photos; it has {stored}")
+        db.add_all(
+            ProductImage(
+                id=image_id,
+                product_id=product.id,
+                image_path=path,
+                embedding_id=embedding_id,
+                embedding=service.encode_vector(vector),
+                embedding_dim=index.dim,
+                embedder_id=str(index.embedder_id),
+            )
+            for image_id, path, embedding_id, vector in zip(
+                image_ids, paths, embedding_ids, vectors, strict=True
+            )
+        )
+        announce_change(db=db, product_id=product.id)
+        db.commit()
+        if product.is_active:
+            index.add(np.array(embedding_ids), vectors, [product.id] * len(image_ids))
+        else:
+            index.mark_applied(embedding_ids[-1])
+    return stored + len(image_ids)
+
+
 def _save_photos(
     *,
     db: Session,
@@ -71,49 +119,23 @@ def _save_photos(
     vectors: np.ndarray,
     existing: bool,
 ) -> int:
-    """Store photos, commit their rows with their vectors, then make them findable.
-
-    Returns how many photos the product has now.
-    """
+    """Store photos durably, then commit their rows and vectors and index them."""
     image_ids = [uuid.uuid4() for _ in photos]
     paths = store_photos(settings.images_dir, product.id, image_ids, photos)
     try:
-        with index.commit_lock:
-            embedding_ids = service.allocate_embedding_ids(db=db, count=len(photos))
-            stored = 0
-            if existing:
-                db.refresh(product)
-                stored = service.image_count(db=db, product_id=product.id)
-                if stored + len(photos) > settings.max_stored_images_per_product:
-                    raise InvalidInput(
-                        f"a product keeps at most {settings.max_stored_images_per_product} "
-                        f"photos; it has {stored}"
-                    )
-            db.add_all(
-                ProductImage(
-                    id=image_id,
-                    product_id=product.id,
-                    image_path=path,
-                    embedding_id=embedding_id,
-                    embedding=service.encode_vector(vector),
-                    embedding_dim=index.dim,
-                    embedder_id=str(index.embedder_id),
-                )
-                for image_id, path, embedding_id, vector in zip(
-                    image_ids, paths, embedding_ids, vectors, strict=True
-                )
-            )
-            announce_change(db=db, product_id=product.id)
-            db.commit()
-            if product.is_active:
-                index.add(np.array(embedding_ids), vectors, [product.id] * len(photos))
-            else:
-                index.mark_applied(embedding_ids[-1])
+        return commit_vectors(
+            db=db,
+            index=index,
+            product=product,
+            image_ids=image_ids,
+            paths=paths,
+            vectors=vectors,
+            max_photos=settings.max_stored_images_per_product if existing else None,
+        )
     except BaseException:
         db.rollback()
         discard_photos(settings.images_dir, paths)
         raise
-    return stored + len(photos)
 
 
 def register_product(

@@ -15,7 +15,7 @@ from ebrcs.recognition.types import Hit
 INDEX_KINDS = ("flat", "hnsw")
 HNSW_NEIGHBOURS = 32
 HNSW_EF_CONSTRUCTION = 40
-HNSW_EF_SEARCH = 96
+HNSW_EF_SEARCH = 256
 
 # Parallelism comes from concurrent reader threads (FAISS releases the GIL); an OpenMP team
 # inside every single-query search only oversubscribes the cores. Measured on the 2-core
