@@ -183,7 +183,7 @@ def run_condition(
     thresholds = (ORIGINAL_THRESHOLD, acceptance)
     tallies = {"pipeline": Tally(), "original": Tally(), "original_same_threshold": Tally()}
     for video in videos:
-        pipeline = CheckoutPipeline(catalogue.recogniser, PipelineConfig(fps=video.fps), video.roi)
+        pipeline = CheckoutPipeline(catalogue.recogniser, PipelineConfig(), video.roi)
         original = OriginalCounting(catalogue.recogniser, thresholds)
         events = []
         for index, frame in enumerate(video.frames()):
@@ -223,7 +223,7 @@ def measure_cost(catalogue: Catalogue, known: list[ItemPhoto], unknown: list[Ite
     steps: dict[str, list[float]] = defaultdict(list)
     cpu_start, wall_start = time.process_time(), time.perf_counter()
     for clip in clips:
-        pipeline = CheckoutPipeline(catalogue.recogniser, PipelineConfig(fps=clip.fps), clip.roi)
+        pipeline = CheckoutPipeline(catalogue.recogniser, PipelineConfig(), clip.roi)
         for index, frame in enumerate(clip.frames()):
             for step, ms in pipeline.process(frame, index / clip.fps).timings_ms.items():
                 steps[step].append(ms)

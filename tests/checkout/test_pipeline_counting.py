@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -119,6 +120,24 @@ def test_items_are_counted_once_when_frames_are_dropped(photos: dict[str, ItemPh
         (EventKind.ADD, "Tomato"),
         (EventKind.ADD, "Cucumber"),
     ]
+
+
+@pytest.mark.parametrize(("spacing", "gap"), [(0.1, 0.3), (0.1, 0.5), (0.03, 0.3)])
+def test_item_set_down_behind_a_slow_frame_is_counted_once(
+    photos: dict[str, ItemPhoto], spacing: float, gap: float
+) -> None:
+    """Frames are stamped on arrival: a recognising frame delays the next by ``gap`` seconds."""
+    names = {product_id(label): label for label in COLOURS_RGB}
+    carried = trip(photos["Tomato"], 0.5, dwell=2.0)
+    clip = video(carried)
+    set_down = math.ceil(carried.arrive_at * clip.fps)
+    pipeline = CheckoutPipeline(ColourRecogniser(), PipelineConfig())
+    events, timestamp = [], 0.0
+    for index, frame in enumerate(clip.frames()):
+        timestamp += gap if index == set_down else spacing
+        result = pipeline.process(frame, timestamp)
+        events += [(event.kind, names.get(event.product_id)) for event in result.events]
+    assert events == [(EventKind.ADD, "Tomato")]
 
 
 def test_events_carry_the_track_and_the_time_of_the_frame(photos: dict[str, ItemPhoto]) -> None:

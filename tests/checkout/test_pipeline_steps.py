@@ -116,6 +116,25 @@ def test_item_found_again_after_being_hidden_is_not_counted_again() -> None:
     assert counter.cart == {APPLE: 1}
 
 
+def test_item_whose_track_breaks_before_it_times_out_is_not_counted_again() -> None:
+    counter = ItemCounter(track_timeout=1.0, refind_seconds=1.5)
+    apple = Identity(APPLE, 0.9, True)
+    assert step(counter, 0.0, {1: (100, 50, 160, 110)}, {1: apple}) == [(EventKind.ADD, 1)]
+    assert step(counter, 0.4, {}) == []  # the tracker loses the item for one frame
+    assert step(counter, 0.5, {2: (108, 50, 168, 110)}, {2: apple}) == []
+    assert counter.cart == {APPLE: 1}
+
+
+def test_a_track_that_continues_another_ends_that_one() -> None:
+    counter = ItemCounter(track_timeout=1.0)
+    step(counter, 0.0, {1: (100, 50, 160, 110)})
+    detections = sv.Detections(
+        xyxy=np.array([[104, 50, 164, 110]], float), tracker_id=np.array([2])
+    )
+    _, ended = counter.update(detections, None, {}, timestamp=0.2, frame_size=(320, 180))
+    assert ended == {1}
+
+
 def test_item_entering_where_the_last_one_left_the_view_is_counted() -> None:
     counter = ItemCounter(track_timeout=0.5, refind_seconds=1.5)
     apple = Identity(APPLE, 0.9, True)

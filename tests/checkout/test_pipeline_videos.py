@@ -37,7 +37,7 @@ def test_synthetic_video_of_registered_photos_gives_its_true_cart(
     recogniser = Recogniser(embedder, index, top_k=3, threshold=0.5, margin=0.0)
     video = make_video(scenario, seed=seed, photos=registered, size=(480, 270))
 
-    pipeline = CheckoutPipeline(recogniser, PipelineConfig(fps=video.fps), video.roi)
+    pipeline = CheckoutPipeline(recogniser, PipelineConfig(), video.roi)
     names = {product_id: label for label, product_id in ids.items()}
     added = [
         names[event.product_id]

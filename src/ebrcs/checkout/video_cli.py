@@ -72,7 +72,7 @@ def checkout_video(
         raise typer.Exit(1) from error
     runtime = Runtime.start(settings)
     try:
-        config = PipelineConfig.from_settings(settings, fps=frames.fps)
+        config = PipelineConfig.from_settings(settings)
         pipeline = CheckoutPipeline(runtime.recogniser, config, polygon)
         events: list[CountEvent] = []
         processed, started = 0, time.perf_counter()

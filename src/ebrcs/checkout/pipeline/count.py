@@ -57,9 +57,12 @@ class ItemCounter:
     a track that starts inside the zone (an item picked out of a basket) only removes.
     An item that is not recognised is reported as UNRECOGNISED once and never counted.
 
-    Tracks break when an item is hidden for a while. A new track that starts within
-    ``refind_seconds`` near where an earlier track was lost inside the view (not at its edge,
-    where items leave) continues that item: it does not add the same product again.
+    Tracks break: an item is hidden by a hand, or the tracker loses it for a frame or two.
+    Items leave through the edge of the view, not from its middle, so a new track that starts
+    near where another vanished inside the view (not at its edge) continues that item and
+    does not add the same product again. That holds for a track unseen only since the last
+    frame as much as for one that ended up to ``refind_seconds`` ago; the track it continues
+    ends at once.
     """
 
     def __init__(
@@ -103,6 +106,8 @@ class ItemCounter:
         """Events of this frame, and the ids of tracks that are over."""
         zoned = in_zone is not None
         events: list[CountEvent] = []
+        present = {int(track_id) for track_id in detections.tracker_id}
+        continued: set[int] = set()
         for index, (box, track_id) in enumerate(
             zip(detections.xyxy, detections.tracker_id, strict=True)
         ):
@@ -110,7 +115,7 @@ class ItemCounter:
             raw_inside = bool(in_zone[index]) if zoned else False
             track = self._tracks.get(track_id)
             if track is None:
-                track = self._start(box, raw_inside, timestamp)
+                track = self._start(box, raw_inside, timestamp, present, continued)
                 self._tracks[track_id] = track
             track.last_seen = timestamp
             track.box = box
@@ -130,30 +135,54 @@ class ItemCounter:
             for ended_at, track in self._lost
             if timestamp - ended_at <= self.refind_seconds and not track.left_view
         ]
-        return events, ended
+        return events, ended | continued
 
-    def _start(self, box: np.ndarray, inside: bool, timestamp: float) -> _Track:
-        """A new track; it continues a lost one that vanished close by a moment ago."""
+    def _start(
+        self,
+        box: np.ndarray,
+        inside: bool,
+        timestamp: float,
+        present: set[int],
+        continued: set[int],
+    ) -> _Track:
+        """A new track; it continues an item that vanished close by, ending that item's track.
+
+        ``present`` are the tracks in this frame; ids of tracks continued are added to
+        ``continued``.
+        """
         track = _Track(timestamp, timestamp, box, inside=inside, born_inside=inside)
-        parent = self._nearest_lost(box)
-        if parent is not None:
-            self._lost.remove(parent)
-            lost = parent[1]
-            track.counted = lost.counted
-            track.inside, track.born_inside = lost.inside, lost.born_inside
-            track.said_unrecognised = lost.said_unrecognised
+        unseen = [
+            (track_id, earlier)
+            for track_id, earlier in self._tracks.items()
+            if track_id not in present and not earlier.left_view
+        ]
+        ended = [(None, earlier) for _, earlier in self._lost]
+        found = self._nearest(box, unseen + ended)
+        if found is None:
+            return track
+        track_id, parent = found
+        if track_id is None:
+            self._lost = [entry for entry in self._lost if entry[1] is not parent]
+        else:
+            del self._tracks[track_id]
+            continued.add(track_id)
+        track.counted = parent.counted
+        track.inside, track.born_inside = parent.inside, parent.born_inside
+        track.said_unrecognised = parent.said_unrecognised
         return track
 
-    def _nearest_lost(self, box: np.ndarray) -> tuple[float, _Track] | None:
-        """The recently lost track whose last box is closest to ``box``, if close enough."""
+    def _nearest(
+        self, box: np.ndarray, candidates: list[tuple[int | None, _Track]]
+    ) -> tuple[int | None, _Track] | None:
+        """The candidate whose last box is closest to ``box``, if close enough."""
         centre = (box[:2] + box[2:]) / 2
         best, best_distance = None, math.inf
-        for entry in self._lost:
-            lost_box = entry[1].box
-            diagonal = float(np.hypot(*(lost_box[2:] - lost_box[:2])))
-            distance = float(np.hypot(*((lost_box[:2] + lost_box[2:]) / 2 - centre)))
+        for candidate in candidates:
+            last_box = candidate[1].box
+            diagonal = float(np.hypot(*(last_box[2:] - last_box[:2])))
+            distance = float(np.hypot(*((last_box[:2] + last_box[2:]) / 2 - centre)))
             if distance <= self.refind_distance * diagonal and distance < best_distance:
-                best, best_distance = entry, distance
+                best, best_distance = candidate, distance
         return best
 
     def _follow_zone(

@@ -25,8 +25,6 @@ TIMING_STEPS = ("background", "tracking", "embedding", "search", "total")
 class PipelineConfig:
     """How a session's frames are turned into counting events."""
 
-    fps: float = 10.0
-    """Nominal frame rate; frame timestamps rule, this only scales the tracker's defaults."""
     process_width: int = 320
     """Frames are shrunk to this width for background subtraction (boxes stay in frame px)."""
     min_area: float = 0.004
@@ -103,7 +101,7 @@ class CheckoutPipeline:
             dist2_threshold=config.dist2_threshold,
         )
         self._tracker = ItemTracker(
-            fps=config.fps, confirm_frames=config.confirm_frames, lost_seconds=config.lost_seconds
+            confirm_frames=config.confirm_frames, lost_seconds=config.lost_seconds
         )
         self._recogniser = TrackRecogniser(
             recogniser,
