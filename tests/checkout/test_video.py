@@ -15,6 +15,8 @@ from checkout_scenes import write_video as write_frames
 from fastapi.testclient import TestClient
 
 from ebrcs.checkout import views
+from ebrcs.checkout.models import EventKind
+from ebrcs.checkout.pipeline import CountEvent, FrameResult
 
 
 def _open(client: TestClient, account: Any) -> str:
@@ -80,6 +82,45 @@ def test_video_is_counted_into_the_cart_with_progress_events_and_done(
     assert [(event["type"], event["product_id"]) for event in events] == [("ADD", tomato)]
     cart = client.get(f"/api/sessions/{session_id}", headers=shopper.headers).json()["cart"]
     assert (cart["total_items"], cart["total_amount"]) == (1, "1.10")
+
+
+class _ReportsThirdFrame:
+    """A pipeline that reports one unknown item on its third frame, whatever it sees."""
+
+    roi = None
+
+    def __init__(self) -> None:
+        self.frames = 0
+
+    def process(self, frame_bgr: np.ndarray, timestamp: float) -> FrameResult:
+        self.frames += 1
+        if self.frames != 3:
+            return FrameResult(detections=[], events=[])
+        return FrameResult(
+            detections=[], events=[CountEvent(EventKind.UNRECOGNISED, None, None, 1, timestamp)]
+        )
+
+    def set_roi(self, roi: Any) -> None:
+        """The zone plays no part here."""
+
+
+def test_video_events_carry_the_time_of_their_frame(client, shopper, tmp_path, monkeypatch):
+    open_checkout = views.open_live_checkout
+
+    def reporting(*args: Any) -> Any:
+        checkout = open_checkout(*args)
+        checkout.pipeline = _ReportsThirdFrame()
+        return checkout
+
+    monkeypatch.setattr(views, "open_live_checkout", reporting)
+    session_id = _open(client, shopper)
+    upload = _upload(client, shopper, session_id, _video(tmp_path, empty_counter(5)))
+
+    messages = _status(client, shopper, session_id, upload.json()["task_id"])
+
+    (reported,) = [data for kind, data in messages if kind == "events"]
+    assert (reported["frame"], reported["t"]) == (3, 0.2)
+    assert reported["events"][0]["type"] == "UNRECOGNISED"
 
 
 def test_video_that_cannot_be_decoded_is_refused_and_the_server_stays_up(client, shopper):

@@ -19,17 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import cv2
-
 from ebrcs.checkout.live import LiveCheckout
+from ebrcs.checkout.pipeline.frames import VideoFrames
 from ebrcs.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge, TooManyRequests
 
 log = logging.getLogger(__name__)
 
 VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".avi", ".mkv"})
-# Frames wider than this are scaled down first: the pipeline's cost grows with pixels, and
-# counting does not need more detail than the live camera sends.
-MAX_FRAME_WIDTH = 960
 FINISHED_TASKS_KEPT = 50
 COPY_CHUNK_BYTES = 1024 * 1024
 # A short video at 960 px takes tens of seconds; asking again sooner only adds load.
@@ -105,13 +101,16 @@ def save_upload(source: BinaryIO, target: Path, *, max_bytes: int) -> int:
 
 
 def check_decodable(path: Path) -> None:
-    """Nothing if OpenCV opens the video and reads a first frame; InvalidInput otherwise."""
-    capture = cv2.VideoCapture(str(path))
+    """Nothing if the video opens and its first frame decodes; InvalidInput otherwise."""
     try:
-        if not capture.isOpened() or not capture.read()[0]:
+        frames = iter(VideoFrames(path))
+    except InvalidInput as error:
+        raise InvalidInput("the video cannot be decoded") from error
+    try:
+        if next(frames, None) is None:
             raise InvalidInput("the video cannot be decoded")
     finally:
-        capture.release()
+        frames.close()
 
 
 class VideoTasks:
@@ -211,39 +210,32 @@ def run_task(task: VideoTask, open_checkout: Callable[[], LiveCheckout]) -> None
 
 def _count_frames(task: VideoTask, checkout: LiveCheckout) -> None:
     """Run the pipeline over the video's frames until the end or a cancel."""
-    capture = cv2.VideoCapture(str(task.path))
+    frames = VideoFrames(task.path)
+    total = frames.frame_count
+    started = time.perf_counter()
+    video = iter(frames)
     try:
-        fps = capture.get(cv2.CAP_PROP_FPS) or 0.0
-        fps = fps if 1.0 <= fps <= 240.0 else 30.0
-        total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
-        started = time.perf_counter()
-        while not task.cancelled.is_set():
-            ok, frame = capture.read()
-            if not ok:
+        for timestamp, frame in video:
+            if task.cancelled.is_set():
                 break
-            height, width = frame.shape[:2]
-            if width > MAX_FRAME_WIDTH:
-                size = (MAX_FRAME_WIDTH, round(height * MAX_FRAME_WIDTH / width))
-                frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
-            outcome = checkout.process_frame(frame, task.frames / fps, annotate=False)
+            outcome = checkout.process_frame(frame, timestamp, annotate=False)
             task.frames += 1
-            frames = task.frames
             if outcome.events:
                 task.post(
                     "events",
                     {
-                        "frame": frames,
-                        "t": round(frames / fps, 3),
+                        "frame": task.frames,
+                        "t": round(timestamp, 3),
                         "events": [event.model_dump(mode="json") for event in outcome.events],
                         "cart": outcome.cart.model_dump(mode="json"),
                     },
                 )
             elapsed = time.perf_counter() - started
             task.progress = {
-                "frames": frames,
+                "frames": task.frames,
                 "total_frames": total,
-                "percent": round(100.0 * frames / total, 1) if total else None,
-                "fps": round(frames / elapsed, 2) if elapsed > 0 else None,
+                "percent": round(100.0 * task.frames / total, 1) if total else None,
+                "fps": round(task.frames / elapsed, 2) if elapsed > 0 else None,
             }
     finally:
-        capture.release()
+        video.close()
