@@ -77,18 +77,36 @@ def write_video(path: str, frames: list[np.ndarray]) -> None:
     writer.release()
 
 
-def register(client: TestClient, headers: dict[str, str], kind: str, price: str) -> str:
-    """Register a product photographed from its picture; its id."""
+def register(
+    client: TestClient, headers: dict[str, str], kind: str, price: str, *, name: str | None = None
+) -> str:
+    """Register a product photographed from the picture of ``kind`` (named after it); its id."""
     ok, png = cv2.imencode(".png", item(kind))
     assert ok
     response = client.post(
         "/api/products",
-        data={"name": kind.capitalize(), "price": str(Decimal(price))},
+        data={"name": name or kind.capitalize(), "price": str(Decimal(price))},
         files=[("images", (f"{kind}.png", png.tobytes(), "image/png"))],
         headers=headers,
     )
     assert response.status_code == 201, response.text
     return response.json()["product_id"]
+
+
+def socket_url(session_id: str, account: Any | None) -> str:
+    """The checkout socket of a session, with the account's token if one is given."""
+    token = account.headers["Authorization"].removeprefix("Bearer ") if account else None
+    query = f"?token={token}" if token else ""
+    return f"/api/ws/checkout/{session_id}{query}"
+
+
+def stream(ws: Any, frames: list[np.ndarray]) -> list[dict[str, Any]]:
+    """Send frames one at a time, waiting for each reply (so none is dropped)."""
+    replies = []
+    for frame in frames:
+        ws.send_bytes(jpeg(frame))
+        replies.append(ws.receive_json())
+    return replies
 
 
 def sse_messages(lines: Iterator[str]) -> Iterator[tuple[str, str]]:

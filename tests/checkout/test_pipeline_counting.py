@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 from pipeline_fakes import (
     COLOURS_RGB,
@@ -16,7 +17,7 @@ from pipeline_fakes import (
 
 from ebrcs.checkout.models import EventKind
 from ebrcs.checkout.pipeline import CheckoutPipeline, PipelineConfig
-from ebrcs.checkout.synthetic import ROI_BASKET, CheckoutVideo, ItemPhoto, ItemTrip
+from ebrcs.checkout.synthetic import ITEM_HEIGHT, ROI_BASKET, CheckoutVideo, ItemPhoto, ItemTrip
 
 SIZE = (320, 180)
 
@@ -138,6 +139,21 @@ def test_item_set_down_behind_a_slow_frame_is_counted_once(
         result = pipeline.process(frame, timestamp)
         events += [(event.kind, names.get(event.product_id)) for event in result.events]
     assert events == [(EventKind.ADD, "Tomato")]
+
+
+def test_added_item_carries_its_best_crop(photos: dict[str, ItemPhoto]) -> None:
+    pipeline = CheckoutPipeline(ColourRecogniser(), PipelineConfig())
+    clip = video(trip(photos["Tomato"], 0.5, dwell=2.0))
+    events = [e for i, f in enumerate(clip.frames()) for e in pipeline.process(f, i / 10).events]
+    (added,) = events
+    crop = added.crop_rgb
+    assert crop is not None and crop.dtype == np.uint8
+    item_height = SIZE[1] * ITEM_HEIGHT  # the whole item, not a part cut by the frame edge
+    assert abs(crop.shape[0] - item_height) <= 3
+    centre = crop[
+        crop.shape[0] // 4 : -crop.shape[0] // 4, crop.shape[1] // 4 : -crop.shape[1] // 4
+    ]
+    assert np.abs(np.median(centre.reshape(-1, 3), axis=0) - COLOURS_RGB["Tomato"]).max() < 30
 
 
 def test_events_carry_the_track_and_the_time_of_the_frame(photos: dict[str, ItemPhoto]) -> None:

@@ -8,15 +8,21 @@ import logging
 from sqlalchemy.exc import SQLAlchemyError
 
 from ebrcs.checkout import service
+from ebrcs.orders import learning
 from ebrcs.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 
 def expire_idle_sessions(runtime: Runtime) -> int:
-    """One sweep: mark sessions idle past the TTL as expired (carts kept); how many."""
+    """One sweep: mark sessions idle past the TTL as expired (carts kept); how many.
+
+    The kept crops of sessions no confirmation will learn from go in the same sweep.
+    """
     with runtime.sessions() as db:
-        return service.expire_idle(db=db, ttl_minutes=runtime.settings.session_ttl_minutes)
+        expired = service.expire_idle(db=db, ttl_minutes=runtime.settings.session_ttl_minutes)
+        learning.sweep_crops(db=db, settings=runtime.settings)
+    return expired
 
 
 async def expire_idle_sessions_forever(runtime: Runtime) -> None:

@@ -27,8 +27,10 @@ from ebrcs.checkout.pipeline import CheckoutPipeline, FrameResult, PipelineConfi
 from ebrcs.checkout.pipeline.annotate import annotate
 from ebrcs.checkout.schemas import CartOut, DetectionOut, EventOut
 from ebrcs.checkout.service import Roi
+from ebrcs.config import Settings
 from ebrcs.db.base import utcnow
 from ebrcs.errors import Conflict, InvalidInput
+from ebrcs.orders import learning
 from ebrcs.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -93,12 +95,12 @@ class LiveCheckout:
         session_id: uuid.UUID,
         pipeline: FramePipeline,
         db_sessions: sessionmaker[Session],
-        max_frame_bytes: int,
+        settings: Settings,
     ) -> None:
         self.session_id = session_id
         self.pipeline = pipeline
         self.db_sessions = db_sessions
-        self.max_frame_bytes = max_frame_bytes
+        self.settings = settings
         self._names: dict[uuid.UUID, str] = {}
         self._pending_roi: tuple[Roi | None] | None = None
         self._last_touch = 0.0
@@ -110,7 +112,7 @@ class LiveCheckout:
     def process_jpeg(self, data: bytes, timestamp: float, *, annotate: bool) -> FrameOutcome:
         """Decode and count one JPEG frame; InvalidInput when it is not a readable JPEG."""
         started = time.perf_counter()
-        frame = decode_jpeg(data, max_bytes=self.max_frame_bytes)
+        frame = decode_jpeg(data, max_bytes=self.settings.max_frame_bytes)
         decode_ms = (time.perf_counter() - started) * 1000.0
         return self.process_frame(frame, timestamp, annotate=annotate, decode_ms=decode_ms)
 
@@ -145,12 +147,23 @@ class LiveCheckout:
         )
 
     def _record(self, db: Session, event: Any) -> None:
-        """Write one counting decision to the cart (ADD/REMOVE) or the event log."""
+        """Write one counting decision to the cart (ADD/REMOVE) or the event log.
+
+        An ADD's crop is kept under the event's id (while learning from corrections is on),
+        so a confirmed correction can teach the index what the item really was.
+        """
         kind = EventKind(event.kind)
         if kind == EventKind.ADD:
+            event_id = uuid.uuid4()
             cart.record_add(
-                db=db, session_id=self.session_id, product_id=event.product_id, score=event.score
+                db=db,
+                session_id=self.session_id,
+                product_id=event.product_id,
+                score=event.score,
+                event_id=event_id,
             )
+            if event.crop_rgb is not None:
+                self._keep_crop(event_id, event.crop_rgb)
         elif kind == EventKind.REMOVE:
             cart.record_remove(
                 db=db, session_id=self.session_id, product_id=event.product_id, score=event.score
@@ -163,6 +176,18 @@ class LiveCheckout:
                 product_id=event.product_id,
                 score=event.score,
             )
+
+    def _keep_crop(self, event_id: uuid.UUID, crop_rgb: np.ndarray) -> None:
+        """Keep an ADD's crop for learning; a crop that cannot be written must not stop counting."""
+        try:
+            learning.save_crop(
+                settings=self.settings,
+                session_id=self.session_id,
+                event_id=event_id,
+                crop_rgb=crop_rgb,
+            )
+        except OSError:
+            log.warning("crop of event %s could not be kept", event_id, exc_info=True)
 
     def _touch(self, db: Session) -> None:
         """Keep a streaming session from idling out; Conflict once it is no longer active."""
@@ -319,5 +344,5 @@ def open_live_checkout(runtime: Runtime, session_id: uuid.UUID, roi: Roi | None)
         session_id=session_id,
         pipeline=pipeline,
         db_sessions=runtime.sessions,
-        max_frame_bytes=runtime.settings.max_frame_bytes,
+        settings=runtime.settings,
     )

@@ -16,6 +16,7 @@ import shutil
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,8 +26,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ebrcs.catalog import flows as catalog
-from ebrcs.checkout.models import EventKind, RecognitionEvent
+from ebrcs.checkout.models import CheckoutSession, EventKind, RecognitionEvent, SessionStatus
 from ebrcs.config import Settings
+from ebrcs.db.base import utcnow
 from ebrcs.errors import DomainError
 from ebrcs.orders import service
 from ebrcs.orders.models import Order
@@ -66,6 +68,44 @@ def save_crop(
     partial.write_bytes(encoded.tobytes())
     os.replace(partial, path)
     return path
+
+
+def sweep_crops(*, db: Session, settings: Settings, now: datetime | None = None) -> int:
+    """Delete the crops no confirmation will learn from; how many sessions' crops went.
+
+    Kept are the crops of active sessions and of sessions completed less than the session TTL
+    ago (learning runs right after confirmation and deletes them itself). Those of expired
+    or deleted sessions, and those learning never got to, are deleted.
+    """
+    root = settings.data_dir / CROPS_FOLDER
+    if not root.is_dir():
+        return 0
+    kept_folders = {}
+    for folder in root.iterdir():
+        try:
+            kept_folders[uuid.UUID(folder.name)] = folder
+        except ValueError:
+            continue  # not a session's folder
+    if not kept_folders:
+        return 0
+    learning_since = (now or utcnow()) - timedelta(minutes=settings.session_ttl_minutes)
+    rows = db.execute(
+        select(CheckoutSession.id, CheckoutSession.status, CheckoutSession.last_active).where(
+            CheckoutSession.id.in_(kept_folders)
+        )
+    )
+    still_useful = {
+        session_id
+        for session_id, status, last_active in rows
+        if status == SessionStatus.ACTIVE
+        or (status == SessionStatus.COMPLETED and last_active >= learning_since)
+    }
+    db.rollback()  # only read: end the transaction before touching files
+    removed = 0
+    for session_id in kept_folders.keys() - still_useful:
+        shutil.rmtree(session_crops_dir(settings, session_id), ignore_errors=True)
+        removed += 1
+    return removed
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import math
 import uuid
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import supervision as sv
@@ -24,6 +24,8 @@ class CountEvent:
     score: float | None
     track_id: int
     timestamp: float
+    crop_rgb: np.ndarray | None = field(default=None, compare=False, repr=False)
+    """For an ADD, the best view of the item counted (RGB uint8), if one was kept."""
 
 
 @dataclass

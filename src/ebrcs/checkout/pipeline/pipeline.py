@@ -6,10 +6,11 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ebrcs.checkout.models import EventKind
 from ebrcs.checkout.pipeline.count import CountEvent, ItemCounter
 from ebrcs.checkout.pipeline.detect import ForegroundDetector
 from ebrcs.checkout.pipeline.recognise import Identity, TrackRecogniser
@@ -147,6 +148,12 @@ class CheckoutPipeline:
         events, ended = self._counter.update(
             tracked, in_zone, identities, timestamp=timestamp, frame_size=(width, height)
         )
+        events = [
+            replace(event, crop_rgb=self._recogniser.best_crop(event.track_id))
+            if event.kind == EventKind.ADD
+            else event
+            for event in events
+        ]
         self._recogniser.forget(ended)
         for track_id in ended:
             self._identities.pop(track_id, None)

@@ -76,7 +76,8 @@ class TrackRecogniser:
     Every ``crop_every``-th sighting of a track is cropped. A crop is good when the item's box
     stays clear of the frame edge and is at least ``min_area_share`` of the largest box seen
     for that track (an item still entering, or half hidden, is not). A track that ends
-    before it has ``votes`` good crops is decided on what it has.
+    before it has ``votes`` good crops is decided on what it has. The best crop of a track
+    (the largest clear of the edge, else the largest) is kept until the track is forgotten.
     """
 
     def __init__(
@@ -97,6 +98,7 @@ class TrackRecogniser:
         self.min_area_share = min_area_share
         self._crops: dict[int, _Crops] = {}
         self._decided: set[int] = set()
+        self._best: dict[int, tuple[tuple[bool, float], np.ndarray]] = {}
 
     def observe(self, detections: sv.Detections, frame_bgr: np.ndarray) -> None:
         """Keep crops of the undecided tracks in this frame."""
@@ -117,6 +119,9 @@ class TrackRecogniser:
             crop = cv2.cvtColor(frame_bgr[y0:y1, x0:x1], cv2.COLOR_BGR2RGB)
             margin = self.border_margin
             clear = x0 > margin and y0 > margin and x1 < width - margin and y1 < height - margin
+            best = self._best.get(track_id)
+            if best is None or (clear, area) > best[0]:
+                self._best[track_id] = ((clear, area), crop)
             if clear and area >= self.min_area_share * crops.best_area:
                 crops.full.append(crop)
             else:
@@ -152,10 +157,16 @@ class TrackRecogniser:
             del self._crops[track_id]
         return identities
 
+    def best_crop(self, track_id: int) -> np.ndarray | None:
+        """The best RGB crop seen of a track, or None if none was taken."""
+        best = self._best.get(track_id)
+        return None if best is None else best[1]
+
     def forget(self, track_ids: Iterable[int]) -> None:
         """Drop what is kept for tracks that are over."""
         for track_id in track_ids:
             self._crops.pop(track_id, None)
+            self._best.pop(track_id, None)
             self._decided.discard(track_id)
 
     def _recognise(self, images: list[np.ndarray], timings: dict[str, float]) -> list[Recognition]:
