@@ -10,12 +10,13 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from ebrcs.app import create_app
+from ebrcs.auth import passwords, tokens
 from ebrcs.auth import service as users
-from ebrcs.auth import tokens
 from ebrcs.auth.models import Role
 from ebrcs.config import Settings
 from ebrcs.db import migrate
@@ -55,6 +56,15 @@ def require_dataset() -> Path:
     if IN_CI:
         pytest.fail(f"CI=true needs the dataset: {reason}")
     pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def fast_password_hashing() -> Iterator[None]:
+    """Argon2id with the smallest cost: the same code path, without 0.3 s per hash."""
+    real = passwords._hasher
+    passwords._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    yield
+    passwords._hasher = real
 
 
 @pytest.fixture(scope="session")
