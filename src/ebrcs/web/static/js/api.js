@@ -135,5 +135,10 @@ export async function imageUrl(path) {
 /** The WebSocket URL for a path on this server, with the token as the handshake credential. */
 export function socketUrl(path) {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  return `${scheme}//${location.host}${path}?token=${encodeURIComponent(session.token() || "")}`;
+  return `${scheme}//${location.host}${path}`;
+}
+
+/** The first message of a socket: the token travels here, not in the URL (access logs). */
+export function socketHello() {
+  return JSON.stringify({ token: session.token() || "" });
 }

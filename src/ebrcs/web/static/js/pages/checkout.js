@@ -1,7 +1,7 @@
 // Live checkout: camera frames go to the server over a WebSocket at a steady rate; the replies
 // (boxes, events, cart, timings) are drawn over the video and fill the cart. A recorded video
 // can be uploaded instead, with upload and processing progress.
-import { api, followEvents, socketUrl, uploadWithProgress } from "../api.js";
+import { api, followEvents, socketHello, socketUrl, uploadWithProgress } from "../api.js";
 import { closeCamera, grab, listCameras, openCamera, toJpeg } from "../camera.js";
 import { h, replace, setText } from "../dom.js";
 import { formatScore, t } from "../i18n.js";
@@ -248,7 +248,14 @@ export function render(main, { navigate }) {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(socketUrl(`/api/ws/checkout/${id}`));
       ws.binaryType = "arraybuffer";
-      ws.addEventListener("open", () => resolve(ws), { once: true });
+      ws.addEventListener(
+        "open",
+        () => {
+          ws.send(socketHello());
+          resolve(ws);
+        },
+        { once: true },
+      );
       ws.addEventListener("message", onReply);
       ws.addEventListener("close", (event) => {
         if (socket === ws) {
