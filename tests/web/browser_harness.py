@@ -4,11 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,11 +18,11 @@ from ebrcs.auth import service as users
 from ebrcs.auth.models import Role
 from ebrcs.db import migrate
 from ebrcs.db.engine import make_engine
+from live_server import ServerProcess, spawn_server
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
-SERVER_START_SECONDS = 120
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -60,25 +55,22 @@ def chromium(playwright: Playwright, fake_video: Path | None = None) -> Iterator
         browser.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @dataclass
 class LiveServer:
-    """A uvicorn process serving the app on a fresh data dir and database."""
+    """A server process on a fresh data dir and SQLite database."""
 
-    url: str
+    process: ServerProcess
     data_dir: Path
     database_url: str
-    log: Path
-    process: subprocess.Popen[bytes] = field(repr=False)
 
-    def log_tail(self, lines: int = 40) -> str:
+    @property
+    def url(self) -> str:
+        """Where the server answers."""
+        return self.process.url
+
+    def log_tail(self) -> str:
         """The end of the server's log, for the report of a failed test."""
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        return self.process.log_tail()
 
     def create_account(self, role: Role, username: str | None = None) -> tuple[str, str]:
         """Create an account the way an operator does; returns (username, password)."""
@@ -99,31 +91,13 @@ def start_server(root: Path) -> LiveServer:
     data_dir.mkdir(parents=True)
     database_url = f"sqlite:///{data_dir / 'ebrcs.db'}"
     migrate.upgrade(database_url)
-    port = _free_port()
-    # The developer's own EBRCS_* settings must not leak into the test server.
-    env = {name: value for name, value in os.environ.items() if not name.startswith("EBRCS_")}
-    env |= {
+    env = {
         "EBRCS_DATA_DIR": str(data_dir),
         "EBRCS_DATABASE_URL": database_url,
         "EBRCS_JWT_SECRET": "browser-test-" + uuid.uuid4().hex,
     }
-    log_path = root / "server.log"
-    command = [sys.executable, "-m", "uvicorn", "ebrcs.app:create_app", "--factory"]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + SERVER_START_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited: {(root / 'server.log').read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/api/health", timeout=2):
-                return LiveServer(url, data_dir, database_url, log_path, process)
-        except OSError:
-            time.sleep(0.5)
-    process.kill()
-    raise RuntimeError(f"server did not answer within {SERVER_START_SECONDS} s")
+    process = spawn_server(env=env, log_path=root / "server.log")
+    return LiveServer(process, data_dir, database_url)
 
 
 def stop_server(server: LiveServer) -> None:
@@ -132,12 +106,7 @@ def stop_server(server: LiveServer) -> None:
     The log's end goes to stdout, which pytest shows only when a test failed.
     """
     print(f"--- server log ({server.url}) ---\n{server.log_tail()}")
-    server.process.terminate()
-    try:
-        server.process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait()
+    server.process.stop()
 
 
 @dataclass
