@@ -36,13 +36,16 @@ class Settings(BaseSettings):
     device: str = "auto"
     dino_model: str | None = None
     clip_model: str | None = None
+    # Torch CPU threads per embedding call (0: torch's default). One thread each lets concurrent
+    # calls share the cores; more threads per call thrash on a busy 2-core machine.
+    embed_threads: int = Field(default=1, ge=0, le=64)
 
     index_kind: str = "flat"
     index_snapshot_seconds: float = Field(default=60.0, gt=0)
     sync_poll_seconds: float = Field(default=1.0, gt=0, le=60)
     sync_reconcile_seconds: float = Field(default=30.0, gt=0)
     match_threshold: float = Field(default=0.5, ge=-1.0, le=1.0)
-    match_margin: float = Field(default=0.0, ge=0.0, le=2.0)
+    match_margin: float = Field(default=0.04, ge=0.0, le=2.0)
     top_k: int = Field(default=5, ge=1, le=100)
 
     max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)

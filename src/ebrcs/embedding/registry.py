@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+import torch
+
 from ebrcs.config import Settings
 from ebrcs.embedding.base import Embedder
 from ebrcs.embedding.device import resolve_device
@@ -16,6 +18,8 @@ _lock = threading.Lock()
 
 
 def _build(settings: Settings) -> Embedder:
+    if settings.embed_threads:
+        torch.set_num_threads(settings.embed_threads)
     device = resolve_device(settings.device)
     if settings.embedder == "mobilenet_v2":
         return MobileNetV2Embedder(device)

@@ -57,7 +57,7 @@ def read_list(path: Path, root: Path) -> list[LabelledPhoto]:
             continue
         parts = [part.strip() for part in line.split(",")]
         if len(parts) < 2 or not parts[0] or not parts[1]:
-            raise ValueError(f"{path}:{number}: expected 'path, fine_label[, coarse_label]'")
+            raise ValueError(f"{path.name}:{number}: expected 'path, fine_label[, coarse_label]'")
         coarse = parts[2] if len(parts) > 2 and parts[2] else None
         photos.append(LabelledPhoto(root / parts[0], parts[1], coarse))
     return photos
