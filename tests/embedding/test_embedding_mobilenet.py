@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 
@@ -56,3 +58,11 @@ def test_embedder_is_loaded_once_per_configuration(embedder) -> None:
 def test_unknown_embedder_name_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown embedder"):
         load_embedder(Settings(embedder="resnet9000"))
+
+
+def test_concurrent_calls_give_the_same_vectors_as_one_at_a_time(embedder) -> None:
+    images = [photo(seed) for seed in range(8)]
+    expected = embedder.embed(images)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda image: embedder.embed([image])[0], images))
+    np.testing.assert_allclose(np.stack(results), expected, atol=1e-5)

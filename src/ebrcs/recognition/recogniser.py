@@ -50,10 +50,31 @@ class Recogniser:
 
     def match(self, vectors: np.ndarray) -> list[Recognition]:
         """Recognise already embedded images (rows of ``vectors``)."""
-        results = self.index.search(vectors, self.top_k * NEIGHBOURS_PER_PRODUCT)
         recognitions = []
-        for hits in results:
-            matches = rank_products(hits, limit=self.top_k)
-            chosen = accept(matches, threshold=self.threshold, margin=self.margin)
-            recognitions.append(Recognition(matches=matches, accepted=chosen))
+        for hits in self._neighbours(vectors):
+            # Accept on the full ranking: the margin needs the runner-up even when top_k is 1.
+            ranked = rank_products(hits)
+            chosen = accept(ranked, threshold=self.threshold, margin=self.margin)
+            recognitions.append(Recognition(matches=ranked[: self.top_k], accepted=chosen))
         return recognitions
+
+    def _neighbours(self, vectors: np.ndarray) -> list[list[Hit]]:
+        """Nearest stored vectors per query, widened until a runner-up product is among them.
+
+        Without a runner-up the margin test cannot run, so a product with many photos could
+        otherwise crowd out every other product and be accepted on its score alone.
+        """
+        k = self.top_k * NEIGHBOURS_PER_PRODUCT
+        results = self.index.search(vectors, k)
+        short = [i for i, hits in enumerate(results) if _needs_more(hits, k)]
+        while short:
+            k *= 4
+            for i, hits in zip(short, self.index.search(vectors[short], k), strict=True):
+                results[i] = hits
+            short = [i for i in short if _needs_more(results[i], k)]
+        return results
+
+
+def _needs_more(hits: list[Hit], k: int) -> bool:
+    """True when all ``k`` hits are one product and the index may hold more vectors."""
+    return len(hits) == k and len({hit.product_id for hit in hits}) < 2
