@@ -34,8 +34,9 @@ def keep_freed_memory() -> None:
     """Let glibc reuse freed activation buffers instead of unmapping and faulting them in again.
 
     Each batch allocates activation tensors of tens of megabytes; with glibc's defaults every one
-    is a fresh ``mmap`` whose pages fault in on first touch, which made batches of 8 cost twice
-    the CPU per image of batch 1 (see docs/PERFORMANCE.md). Process-wide, set once, harmless.
+    is a fresh ``mmap`` whose pages fault in on first touch, which made batches of 8 cost 1.7x
+    the CPU per image (see docs/PERFORMANCE.md). Process-wide: up to 1 GiB of freed heap is
+    kept for reuse rather than returned to the system.
     """
     library = ctypes.util.find_library("c") if sys.platform.startswith("linux") else None
     if library is None:
