@@ -109,17 +109,21 @@ def commit_vectors(
     return stored + len(image_ids)
 
 
-def _save_photos(
+def _embed_and_save(
     *,
     db: Session,
     index: ProductIndex,
+    embedder: Embedder,
     settings: Settings,
     product: Product,
     photos: Sequence[Photo],
-    vectors: np.ndarray,
     existing: bool,
 ) -> int:
-    """Store photos durably, then commit their rows and vectors and index them."""
+    """Embed photos outside any transaction, store their files, then commit and index them."""
+    _end_read_transaction(db)
+    vectors = embedder.embed([photo.pixels for photo in photos])
+    if not existing:
+        db.add(product)
     image_ids = [uuid.uuid4() for _ in photos]
     paths = store_photos(settings.images_dir, product.id, image_ids, photos)
     try:
@@ -156,25 +160,21 @@ def register_product(
     draft = validated(ProductDraft, fields)
     check_price(draft.price, settings)
     photos = read_photos(uploads, settings)
-    created_by_id = created_by.id if created_by else None
-    _end_read_transaction(db)
-    vectors = embedder.embed([photo.pixels for photo in photos])
     product = Product(
         id=uuid.uuid4(),
         name=draft.name,
         price=draft.price,
         description=draft.description,
-        created_by=created_by_id,
+        created_by=created_by.id if created_by else None,
         is_active=True,
     )
-    db.add(product)
-    count = _save_photos(
+    count = _embed_and_save(
         db=db,
         index=index,
+        embedder=embedder,
         settings=settings,
         product=product,
         photos=photos,
-        vectors=vectors,
         existing=False,
     )
     return product, count
@@ -192,15 +192,13 @@ def add_photos(
     """Add photos (and their vectors) to a product; returns it and its photo count."""
     product = service.get(db=db, product_id=product_id)
     photos = read_photos(uploads, settings)
-    _end_read_transaction(db)
-    vectors = embedder.embed([photo.pixels for photo in photos])
-    count = _save_photos(
+    count = _embed_and_save(
         db=db,
         index=index,
+        embedder=embedder,
         settings=settings,
         product=product,
         photos=photos,
-        vectors=vectors,
         existing=True,
     )
     return product, count
