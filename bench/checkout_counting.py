@@ -93,6 +93,7 @@ def build_catalogue(embedder: Embedder, settings: Settings) -> Catalogue:
         top_k=settings.top_k,
         threshold=settings.match_threshold,
         margin=settings.match_margin,
+        prototype_weight=settings.match_prototype_weight,
     )
     names = {product_id(label): label for label in by_label}
     return Catalogue(registered, held_out, recogniser, names)

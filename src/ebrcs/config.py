@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     sync_reconcile_seconds: float = Field(default=30.0, gt=0)
     match_threshold: float = Field(default=0.5, ge=-1.0, le=1.0)
     match_margin: float = Field(default=0.04, ge=0.0, le=2.0)
+    # Share of a product's score from its prototype (mean photo), the rest from its closest
+    # photo; 0 scores by the closest photo alone.
+    match_prototype_weight: float = Field(default=0.75, ge=0.0, le=1.0)
     top_k: int = Field(default=5, ge=1, le=100)
 
     max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)

@@ -57,6 +57,7 @@ class Runtime:
             top_k=settings.top_k,
             threshold=settings.match_threshold,
             margin=settings.match_margin,
+            prototype_weight=settings.match_prototype_weight,
         )
         return cls(
             settings=settings,

@@ -10,6 +10,7 @@ import pytest
 
 from ebrcs.catalog.index import ProductIndex
 from ebrcs.catalog.rwlock import ReadWriteLock
+from ebrcs.catalog.snapshots import read_snapshot, write_snapshot
 
 
 def unit_vectors(count: int, dim: int, seed: int) -> np.ndarray:
@@ -126,3 +127,101 @@ def test_readers_share_the_lock() -> None:
     for thread in threads:
         thread.join()
     assert not both_inside.broken
+
+
+def expected_prototype_scores(
+    queries: np.ndarray, vectors: np.ndarray, owners: list[uuid.UUID], findable: set[int]
+) -> list[dict[uuid.UUID, float]]:
+    """Cosine of each query to each product's mean findable vector, recomputed from scratch."""
+    means = {}
+    for product in set(owners):
+        rows = [i for i, owner in enumerate(owners) if owner == product and i in findable]
+        if rows:
+            mean = vectors[rows].astype(np.float64).sum(axis=0)
+            means[product] = mean / np.linalg.norm(mean)
+    return [{product: float(mean @ query) for product, mean in means.items()} for query in queries]
+
+
+def assert_same_scores(got: list[dict[uuid.UUID, float]], wanted: list[dict]) -> None:
+    assert [set(row) for row in got] == [set(row) for row in wanted]
+    for got_row, wanted_row in zip(got, wanted, strict=True):
+        for product, score in wanted_row.items():
+            assert got_row[product] == pytest.approx(score, abs=1e-9)
+
+
+def test_prototypes_stay_exact_through_adds_removals_and_re_adds(kind: str) -> None:
+    index = ProductIndex(8, kind)
+    vectors = unit_vectors(12, 8, seed=6)
+    owners = [uuid.uuid4() for _ in range(3)] * 4
+    index.add(np.arange(1, 13), vectors, owners)
+    queries = unit_vectors(4, 8, seed=7)
+    everyone = [set(owners)] * len(queries)
+    findable = set(range(12))
+    assert_same_scores(
+        index.prototype_scores(queries, everyone),
+        expected_prototype_scores(queries, vectors, owners, findable),
+    )
+    index.remove([1, 4, 5])
+    findable -= {0, 3, 4}
+    assert_same_scores(
+        index.prototype_scores(queries, everyone),
+        expected_prototype_scores(queries, vectors, owners, findable),
+    )
+    index.add(np.array([4, 5]), vectors[[3, 4]], [owners[3], owners[4]])
+    index.add(np.array([5]), vectors[[4]], [owners[4]])  # already findable: counted once
+    findable |= {3, 4}
+    assert_same_scores(
+        index.prototype_scores(queries, everyone),
+        expected_prototype_scores(queries, vectors, owners, findable),
+    )
+
+
+def test_a_product_whose_photos_are_all_removed_has_no_prototype(kind: str) -> None:
+    index = ProductIndex(8, kind)
+    kept, dropped = uuid.uuid4(), uuid.uuid4()
+    vectors = unit_vectors(4, 8, seed=8)
+    index.add(np.arange(1, 5), vectors, [kept, dropped, kept, dropped])
+    index.remove([2, 4])
+    (scores,) = index.prototype_scores(vectors[[0]], [[kept, dropped]])
+    assert set(scores) == {kept}
+
+
+def test_prototypes_are_scored_only_for_each_querys_own_candidates(kind: str) -> None:
+    index = ProductIndex(8, kind)
+    apple, pear = uuid.uuid4(), uuid.uuid4()
+    vectors = unit_vectors(2, 8, seed=9)
+    index.add(np.array([1, 2]), vectors, [apple, pear])
+    scores = index.prototype_scores(vectors, [[apple], [pear, apple]])
+    assert [set(row) for row in scores] == [{apple}, {pear, apple}]
+    assert scores[0][apple] == pytest.approx(1.0)
+
+
+def test_a_restored_snapshot_has_the_same_prototypes_without_the_vectors_it_hides(
+    kind: str, tmp_path
+) -> None:
+    index = ProductIndex(8, kind, embedder_id="test")
+    vectors = unit_vectors(9, 8, seed=10)
+    owners = [uuid.uuid4() for _ in range(3)] * 3
+    index.add(np.arange(1, 10), vectors, owners)
+    index.remove([2])
+    write_snapshot(index, tmp_path / "products.faiss")
+    header, faiss_index = read_snapshot(tmp_path / "products.faiss")
+    still_active = {i: owners[i - 1] for i in range(1, 10) if i not in (2, 6)}
+    restored = ProductIndex.restore(
+        faiss_index,
+        kind=kind,
+        embedder_id="test",
+        watermark=header.watermark,
+        products=still_active,
+    )
+    queries = unit_vectors(3, 8, seed=11)
+    findable = {i - 1 for i in still_active}
+    assert_same_scores(
+        restored.prototype_scores(queries, [set(owners)] * 3),
+        expected_prototype_scores(queries, vectors, owners, findable),
+    )
+    restored.add(np.array([6]), vectors[[5]], [owners[5]])  # the product reactivated
+    assert_same_scores(
+        restored.prototype_scores(queries, [set(owners)] * 3),
+        expected_prototype_scores(queries, vectors, owners, findable | {5}),
+    )

@@ -34,7 +34,9 @@ def test_synthetic_video_of_registered_photos_gives_its_true_cart(
     ids = {label: uuid.uuid5(uuid.NAMESPACE_URL, label) for label in PRODUCTS}
     images = [cv2.cvtColor(cv2.imread(str(p.path)), cv2.COLOR_BGR2RGB) for p in registered]
     index.add(np.arange(1, 7), embedder.embed(images), [ids[p.label] for p in registered])
-    recogniser = Recogniser(embedder, index, top_k=3, threshold=0.5, margin=0.0)
+    recogniser = Recogniser(
+        embedder, index, top_k=3, threshold=0.5, margin=0.0, prototype_weight=0.0
+    )
     video = make_video(scenario, seed=seed, photos=registered, size=(480, 270))
 
     pipeline = CheckoutPipeline(recogniser, PipelineConfig(), video.roi)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
+
 from ebrcs.recognition.matching import accept, rank_products
 from ebrcs.recognition.types import Hit, ProductMatch
 
@@ -55,3 +57,18 @@ def test_only_product_in_catalogue_needs_only_the_threshold() -> None:
 
 def test_nothing_to_accept_without_matches() -> None:
     assert accept([], threshold=0.0, margin=0.0) is None
+
+
+def test_prototype_scores_blend_with_the_best_photo_by_their_weight() -> None:
+    hits = [Hit(1, APPLE, 0.9), Hit(2, PEAR, 0.8)]
+    prototypes = {APPLE: 0.7, PEAR: 0.8}
+    ranked = rank_products(hits, prototypes=prototypes, prototype_weight=0.75)
+    assert [match.product_id for match in ranked] == [PEAR, APPLE]
+    assert ranked[0].score == pytest.approx(0.8)
+    assert ranked[1].score == pytest.approx(0.75 * 0.7 + 0.25 * 0.9)
+
+
+def test_product_without_a_prototype_is_not_ranked() -> None:
+    hits = [Hit(1, APPLE, 0.9), Hit(2, PEAR, 0.8)]
+    ranked = rank_products(hits, prototypes={PEAR: 0.8}, prototype_weight=1.0)
+    assert [match.product_id for match in ranked] == [PEAR]

@@ -22,6 +22,9 @@ HNSW_EF_SEARCH = 256
 # box: one 20k-vector search took 18 ms with one OpenMP thread and 78 ms with two.
 faiss.omp_set_num_threads(1)
 
+# Rows reconstructed at a time when a restored index recomputes its product prototypes.
+RESTORE_CHUNK = 65536
+
 
 def _new_faiss_index(dim: int, kind: str) -> faiss.IndexIDMap2:
     if kind == "flat":
@@ -49,6 +52,11 @@ class ProductIndex:
 
     ``kind="hnsw"`` is an approximate graph index for large catalogues. HNSW graphs cannot
     delete, so removed ids are hidden by a search-time filter and re-adding one reveals it.
+
+    Prototypes: for every product with findable vectors the index keeps the running sum of
+    those vectors (float64, ``dim`` x 8 bytes per product) and their count, updated in
+    O(vectors changed) by ``add`` and ``remove`` under the same write lock, so a product's
+    prototype (its mean photo direction) is always exactly in step with what ``search`` finds.
     """
 
     def __init__(self, dim: int, kind: str = "flat", *, embedder_id: str | None = None) -> None:
@@ -60,6 +68,8 @@ class ProductIndex:
         self._lock = ReadWriteLock()
         self._products: dict[int, uuid.UUID] = {}
         self._hidden: set[int] = set()
+        self._sums: dict[uuid.UUID, np.ndarray] = {}
+        self._counts: dict[uuid.UUID, int] = {}
         self._search_params: faiss.SearchParameters | None = None
         self._filter_refs: tuple[object, ...] = ()
         self._watermark = 0
@@ -100,6 +110,7 @@ class ProductIndex:
                 self._index.add_with_ids(vectors[appended], ids[appended])
             for position in fresh:
                 self._products[int(ids[position])] = product_ids[position]
+                self._count_in(product_ids[position], vectors[position])
             if revealed:
                 self._hidden.difference_update(int(ids[i]) for i in revealed)
                 self._rebuild_filter()
@@ -114,8 +125,9 @@ class ProductIndex:
             present = [int(i) for i in wanted if int(i) in self._products]
             if not present:
                 return 0
-            for embedding_id in present:
-                del self._products[embedding_id]
+            removed = self._index.reconstruct_batch(np.array(present, dtype=np.int64))
+            for embedding_id, vector in zip(present, removed, strict=True):
+                self._count_out(self._products.pop(embedding_id), vector)
             if self.kind == "flat":
                 self._index.remove_ids(np.array(present, dtype=np.int64))
             else:
@@ -149,6 +161,29 @@ class ProductIndex:
                 ]
                 for row_scores, row_labels in zip(scores, labels, strict=True)
             ]
+
+    def prototype_scores(
+        self, queries: np.ndarray, candidates: Sequence[Iterable[uuid.UUID]]
+    ) -> list[dict[uuid.UUID, float]]:
+        """Cosine of each query to the prototype (mean findable vector) of its candidates.
+
+        ``candidates[i]`` are the products to score for ``queries[i]``, typically those its
+        nearest-neighbour search found; products with no findable vector left are omitted.
+        """
+        queries = np.asarray(queries, dtype=np.float64).reshape(-1, self.dim)
+        if len(candidates) != len(queries):
+            raise ValueError("one candidate list is needed per query")
+        scored = []
+        with self._lock.read():
+            for query, products in zip(queries, candidates, strict=True):
+                known = [p for p in dict.fromkeys(products) if p in self._sums]
+                if not known:
+                    scored.append({})
+                    continue
+                sums = np.stack([self._sums[p] for p in known])
+                cosines = sums @ query / np.maximum(np.linalg.norm(sums, axis=1), 1e-12)
+                scored.append(dict(zip(known, cosines.tolist(), strict=True)))
+        return scored
 
     def ids(self) -> set[int]:
         """The ids that can be found now."""
@@ -185,12 +220,43 @@ class ProductIndex:
         index._index = faiss_index
         index._products = {int(i): products[int(i)] for i in stored if int(i) in products}
         index._watermark = watermark
+        index._sum_stored_vectors(stored)
         if unknown and kind == "flat":
             faiss_index.remove_ids(np.array(unknown, dtype=np.int64))
         elif unknown:
             index._hidden = set(unknown)
             index._rebuild_filter()
         return index
+
+    def _sum_stored_vectors(self, stored: np.ndarray) -> None:
+        """Recompute every prototype sum from the FAISS storage (``stored``: ids by position)."""
+        inner = faiss.downcast_index(self._index.index)
+        for start in range(0, len(stored), RESTORE_CHUNK):
+            vectors = inner.reconstruct_n(start, min(RESTORE_CHUNK, len(stored) - start))
+            ids = stored[start : start + len(vectors)].tolist()
+            for embedding_id, vector in zip(ids, vectors, strict=True):
+                product = self._products.get(embedding_id)
+                if product is not None:
+                    self._count_in(product, vector)
+
+    def _count_in(self, product_id: uuid.UUID, vector: np.ndarray) -> None:
+        """Add one findable vector to its product's prototype sum (writer held)."""
+        total = self._sums.get(product_id)
+        if total is None:
+            self._sums[product_id] = vector.astype(np.float64)
+            self._counts[product_id] = 1
+        else:
+            total += vector
+            self._counts[product_id] += 1
+
+    def _count_out(self, product_id: uuid.UUID, vector: np.ndarray) -> None:
+        """Take one vector out of its product's sum; the last one drops the product (writer)."""
+        if self._counts[product_id] == 1:
+            # Dropping the entry instead of subtracting leaves no rounding residue behind.
+            del self._sums[product_id], self._counts[product_id]
+        else:
+            self._sums[product_id] -= vector
+            self._counts[product_id] -= 1
 
     def _rebuild_filter(self) -> None:
         """Refresh the search-time filter that hides removed HNSW vectors (writer held)."""

@@ -144,6 +144,7 @@ def evaluate(
         top_k=max(EVALUATION_TOP_K, settings.top_k),
         threshold=settings.match_threshold,
         margin=settings.match_margin,
+        prototype_weight=settings.match_prototype_weight,
     )
     began = time.perf_counter()
     recognitions = recogniser.match(query_vectors)

@@ -3,21 +3,36 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from ebrcs.recognition.types import Hit, ProductMatch
 
 
-def rank_products(hits: Iterable[Hit], *, limit: int | None = None) -> list[ProductMatch]:
-    """Rank the products behind ``hits`` by their best hit's score, best first.
+def rank_products(
+    hits: Iterable[Hit],
+    *,
+    prototypes: Mapping[uuid.UUID, float] | None = None,
+    prototype_weight: float = 0.0,
+    limit: int | None = None,
+) -> list[ProductMatch]:
+    """Rank the products behind ``hits``, best first.
 
     A product photographed several times appears once, scored by its closest photo, so a
-    product is not favoured for having more photos. Ties keep the order hits came in.
+    product is not favoured for having more photos. With ``prototypes`` (each product's
+    cosine to its mean photo direction) the score is ``prototype_weight`` times that cosine
+    plus the rest times the closest photo's; products without a prototype are dropped. Ties
+    keep the order hits came in.
     """
     best: dict[uuid.UUID, float] = {}
     for hit in hits:
         if hit.score > best.get(hit.product_id, -float("inf")):
             best[hit.product_id] = hit.score
+    if prototypes is not None:
+        best = {
+            product: prototype_weight * prototypes[product] + (1.0 - prototype_weight) * score
+            for product, score in best.items()
+            if product in prototypes
+        }
     ranked = sorted(best.items(), key=lambda item: item[1], reverse=True)
     return [ProductMatch(product_id, score) for product_id, score in ranked[:limit]]
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import uuid
+from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -14,6 +15,10 @@ from ebrcs.recognition.types import Hit, Recognition
 # Each product holds several photos; searching this many neighbours per wanted product
 # keeps ``top_k`` distinct products available after the per-product merge.
 NEIGHBOURS_PER_PRODUCT = 4
+# The products re-scored by their prototypes are those behind at least this many nearest
+# photos: a product whose mean photo is close but whose closest photo ranks below the 32nd
+# is rare enough that searching further gained nothing measurable (docs/PERFORMANCE.md).
+CANDIDATE_NEIGHBOURS = 32
 
 
 class NeighbourSearch(Protocol):
@@ -21,6 +26,12 @@ class NeighbourSearch(Protocol):
 
     def search(self, queries: np.ndarray, k: int) -> list[list[Hit]]:
         """The ``k`` stored vectors nearest each query, best first."""
+        ...
+
+    def prototype_scores(
+        self, queries: np.ndarray, candidates: Sequence[Iterable[uuid.UUID]]
+    ) -> list[dict[uuid.UUID, float]]:
+        """Cosine of each query to the mean vector of each of its candidate products."""
         ...
 
 
@@ -35,12 +46,14 @@ class Recogniser:
         top_k: int,
         threshold: float,
         margin: float,
+        prototype_weight: float,
     ) -> None:
         self.embedder = embedder
         self.index = index
         self.top_k = top_k
         self.threshold = threshold
         self.margin = margin
+        self.prototype_weight = prototype_weight
 
     def recognise(self, images: Sequence[np.ndarray]) -> list[Recognition]:
         """One ``Recognition`` per image, in order: ranked matches and the accepted one."""
@@ -50,10 +63,15 @@ class Recogniser:
 
     def match(self, vectors: np.ndarray) -> list[Recognition]:
         """Recognise already embedded images (rows of ``vectors``)."""
+        neighbours = self._neighbours(vectors)
+        prototypes: list[dict[uuid.UUID, float] | None] = [None] * len(neighbours)
+        if self.prototype_weight > 0:
+            candidates = [{hit.product_id for hit in hits} for hits in neighbours]
+            prototypes = list(self.index.prototype_scores(vectors, candidates))
         recognitions = []
-        for hits in self._neighbours(vectors):
+        for hits, scores in zip(neighbours, prototypes, strict=True):
             # Accept on the full ranking: the margin needs the runner-up even when top_k is 1.
-            ranked = rank_products(hits)
+            ranked = rank_products(hits, prototypes=scores, prototype_weight=self.prototype_weight)
             chosen = accept(ranked, threshold=self.threshold, margin=self.margin)
             recognitions.append(Recognition(matches=ranked[: self.top_k], accepted=chosen))
         return recognitions
@@ -64,7 +82,7 @@ class Recogniser:
         Without a runner-up the margin test cannot run, so a product with many photos could
         otherwise crowd out every other product and be accepted on its score alone.
         """
-        k = self.top_k * NEIGHBOURS_PER_PRODUCT
+        k = max(self.top_k * NEIGHBOURS_PER_PRODUCT, CANDIDATE_NEIGHBOURS)
         results = self.index.search(vectors, k)
         short = [i for i, hits in enumerate(results) if _needs_more(hits, k)]
         while short:
