@@ -86,6 +86,14 @@ def expire_if_idle(*, db: Session, session: CheckoutSession, ttl_minutes: int) -
     return session
 
 
+def get_owned_fresh(
+    *, db: Session, session_id: uuid.UUID, user: User, ttl_minutes: int
+) -> CheckoutSession:
+    """The caller's session (``get_owned``), first marked expired if idle past the TTL."""
+    session = get_owned(db=db, session_id=session_id, user=user)
+    return expire_if_idle(db=db, session=session, ttl_minutes=ttl_minutes)
+
+
 def expire_idle(*, db: Session, ttl_minutes: int, now: datetime | None = None) -> int:
     """Mark every active session idle past the TTL as expired, keeping carts; how many."""
     # Portable SQL rather than PostgreSQL's cleanup_expired_sessions(hours): the TTL is minutes.

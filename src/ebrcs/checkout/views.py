@@ -83,8 +83,9 @@ def get_session(
     session_id: uuid.UUID, db: DbSession, user: CurrentUser, settings: SettingsDep
 ) -> SessionOut:
     """The caller's session: status, ROI and cart."""
-    session = service.get_owned(db=db, session_id=session_id, user=user)
-    service.expire_if_idle(db=db, session=session, ttl_minutes=settings.session_ttl_minutes)
+    session = service.get_owned_fresh(
+        db=db, session_id=session_id, user=user, ttl_minutes=settings.session_ttl_minutes
+    )
     return _session_out(db, session)
 
 

@@ -87,9 +87,11 @@ def _active_roi(
 ) -> list[tuple[float, float]] | None:
     """The ROI of the caller's active session; NotFound or Conflict otherwise."""
     with runtime.sessions() as db:
-        session = service.get_owned(db=db, session_id=session_id, user=user)
-        service.expire_if_idle(
-            db=db, session=session, ttl_minutes=runtime.settings.session_ttl_minutes
+        session = service.get_owned_fresh(
+            db=db,
+            session_id=session_id,
+            user=user,
+            ttl_minutes=runtime.settings.session_ttl_minutes,
         )
         service.require_active(session)
         return service.roi_of(session)

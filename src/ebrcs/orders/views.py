@@ -49,8 +49,9 @@ def set_billing(
     settings: SettingsDep,
 ) -> CartOut:
     """Set the bill to exactly the listed quantities; products left out or at 0 are removed."""
-    session = checkout.get_owned(db=db, session_id=session_id, user=user)
-    checkout.expire_if_idle(db=db, session=session, ttl_minutes=settings.session_ttl_minutes)
+    session = checkout.get_owned_fresh(
+        db=db, session_id=session_id, user=user, ttl_minutes=settings.session_ttl_minutes
+    )
     updated = cart.set_quantities(
         db=db,
         session_id=session.id,
@@ -69,8 +70,9 @@ def add_to_billing(
     settings: SettingsDep,
 ) -> CartOut:
     """Add a product the recognition missed."""
-    session = checkout.get_owned(db=db, session_id=session_id, user=user)
-    checkout.expire_if_idle(db=db, session=session, ttl_minutes=settings.session_ttl_minutes)
+    session = checkout.get_owned_fresh(
+        db=db, session_id=session_id, user=user, ttl_minutes=settings.session_ttl_minutes
+    )
     updated = cart.add_items(
         db=db,
         session_id=session.id,
