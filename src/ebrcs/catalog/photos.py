@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ebrcs.catalog.disk import fsync_dir
 from ebrcs.config import Settings
 from ebrcs.imaging import decode_image
 
@@ -38,14 +39,6 @@ def read_photo(data: bytes, settings: Settings) -> Photo:
     return Photo(data=data, pixels=pixels, extension=extension)
 
 
-def _fsync_dir(directory: Path) -> None:
-    descriptor = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
 def store_photos(
     images_dir: Path, product_id: uuid.UUID, image_ids: Sequence[uuid.UUID], photos: Sequence[Photo]
 ) -> list[str]:
@@ -64,8 +57,8 @@ def store_photos(
             file.flush()
             os.fsync(file.fileno())
         relative_paths.append(relative)
-    _fsync_dir(folder)
-    _fsync_dir(images_dir)
+    fsync_dir(folder)
+    fsync_dir(images_dir)
     return relative_paths
 
 

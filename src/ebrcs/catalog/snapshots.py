@@ -17,6 +17,7 @@ from typing import BinaryIO
 
 import faiss
 
+from ebrcs.catalog.disk import fsync_dir
 from ebrcs.catalog.index import ProductIndex
 
 log = logging.getLogger(__name__)
@@ -38,14 +39,6 @@ class SnapshotHeader:
     dim: int
     embedder_id: str | None
     watermark: int
-
-
-def _fsync_dir(directory: Path) -> None:
-    descriptor = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 def write_snapshot(index: ProductIndex, path: Path) -> SnapshotHeader:
@@ -75,7 +68,7 @@ def write_snapshot(index: ProductIndex, path: Path) -> SnapshotHeader:
     try:
         index.export(_write)
         os.replace(temp, path)
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
     finally:
         with contextlib.suppress(FileNotFoundError):
             temp.unlink()
