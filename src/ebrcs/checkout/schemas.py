@@ -7,9 +7,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from ebrcs.checkout.cart import Cart
+from ebrcs.checkout.cart import Cart, CartLine
 from ebrcs.checkout.models import EventKind, SessionStatus
 
 
@@ -19,23 +19,11 @@ class SessionCreated(BaseModel):
     session_id: uuid.UUID
 
 
-class CartLineOut(BaseModel):
-    """One product line of a cart as the live views show it."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    product_id: uuid.UUID
-    name: str
-    quantity: int
-    avg_score: float
-    unit_price: Decimal
-    line_total: Decimal
-
-
 class CartOut(BaseModel):
     """A cart with totals computed on the server (exact decimals)."""
 
-    items: list[CartLineOut]
+    # The cart's own line type: its fields are exactly what the API shows of a line.
+    items: list[CartLine]
     total_items: int
     total_amount: Decimal
 
@@ -43,7 +31,7 @@ class CartOut(BaseModel):
     def of(cls, cart: Cart) -> CartOut:
         """The response body of a loaded cart."""
         return cls(
-            items=[CartLineOut.model_validate(line) for line in cart.lines],
+            items=cart.lines,
             total_items=cart.total_items,
             total_amount=cart.total_amount,
         )
