@@ -13,13 +13,9 @@ Part 2 serves the same catalogue with ``ebrcs serve --workers N`` for each N and
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -31,7 +27,6 @@ import httpx
 import matplotlib
 import numpy as np
 import psycopg
-from PIL import Image
 from sqlalchemy.orm import Session
 
 from ebrcs.auth import service as users
@@ -42,18 +37,10 @@ from ebrcs.db.engine import make_engine
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from _common import PASSWORD, Server, photo
+
 OUT = Path(__file__).resolve().parent / "out"
 ADMIN_DSN = os.environ.get("EBRCS_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
-PASSWORD = "bench-password-123"
-
-
-def photo(seed: int) -> bytes:
-    """A distinct synthetic product photo."""
-    rng = np.random.default_rng(seed)
-    blocks = rng.integers(0, 256, size=(6, 6, 3), dtype=np.uint8)
-    buffer = io.BytesIO()
-    Image.fromarray(blocks).resize((224, 224), Image.Resampling.NEAREST).save(buffer, "JPEG")
-    return buffer.getvalue()
 
 
 def fresh_database() -> str:
@@ -74,38 +61,6 @@ def drop_database(url: str) -> None:
     """Remove a database made by ``fresh_database``."""
     with psycopg.connect(ADMIN_DSN, autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
-
-
-class Server:
-    """``ebrcs serve`` in a subprocess on a free port."""
-
-    def __init__(self, env: dict[str, str], log: Path, workers: int = 1) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
-        command = [sys.executable, "-m", "ebrcs", "serve", "--port", str(port)]
-        command += ["--workers", str(workers)]
-        self._log = open(log, "wb")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
-            command, env=os.environ | env, stdout=self._log, stderr=subprocess.STDOUT
-        )
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(f"{self.url}/api/health", timeout=2).raise_for_status()
-                return
-            except httpx.HTTPError:
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"server exited; see {log}") from None
-                time.sleep(0.3)
-        raise RuntimeError(f"server did not start; see {log}")
-
-    def stop(self) -> None:
-        """Stop the server and wait for it."""
-        self.process.terminate()
-        self.process.wait(timeout=60)
-        self._log.close()
 
 
 def login(server: Server) -> dict[str, str]:

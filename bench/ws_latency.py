@@ -13,12 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import io
-import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -29,7 +24,6 @@ import httpx
 import matplotlib
 import numpy as np
 import websockets
-from PIL import Image
 from sqlalchemy.orm import Session
 
 from ebrcs.auth import service as users
@@ -40,17 +34,9 @@ from ebrcs.db.engine import make_engine
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from _common import PASSWORD, Server, photo
+
 OUT = Path(__file__).resolve().parent / "out"
-PASSWORD = "bench-password-123"
-
-
-def photo(seed: int) -> bytes:
-    """A distinct synthetic product photo."""
-    rng = np.random.default_rng(seed)
-    blocks = rng.integers(0, 256, size=(6, 6, 3), dtype=np.uint8)
-    buffer = io.BytesIO()
-    Image.fromarray(blocks).resize((224, 224), Image.Resampling.NEAREST).save(buffer, "JPEG")
-    return buffer.getvalue()
 
 
 def scene(width: int, count: int) -> list[bytes]:
@@ -72,36 +58,15 @@ def scene(width: int, count: int) -> list[bytes]:
     return frames
 
 
-def free_port() -> int:
-    """A TCP port nobody listens on."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    """``ebrcs serve`` on a fresh SQLite database in ``data_dir``; waits until healthy."""
+def start_server(data_dir: Path) -> Server:
+    """``ebrcs serve`` on a fresh SQLite database in ``data_dir`` with an admin and a shopper."""
     url = f"sqlite:///{data_dir / 'ebrcs.db'}"
     migrate.upgrade(url)
     with Session(make_engine(url)) as db:
         users.create(db=db, username="bench_admin", password=PASSWORD, role=Role.ADMIN)
         users.create(db=db, username="bench_shopper", password=PASSWORD, role=Role.USER)
-    env = {**os.environ, "EBRCS_DATA_DIR": str(data_dir), "EBRCS_DATABASE_URL": url}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "ebrcs", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    for _ in range(240):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/health").status_code == 200:
-                return server
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    server.kill()
-    raise RuntimeError("the server did not start")
+    env = {"EBRCS_DATA_DIR": str(data_dir), "EBRCS_DATABASE_URL": url}
+    return Server(env, data_dir / "server.log")
 
 
 def login(base: str, username: str) -> str:
@@ -159,9 +124,8 @@ def main() -> None:
 
     frames = scene(args.width, args.frames)
     with tempfile.TemporaryDirectory(prefix="ebrcs-ws-bench-") as folder:
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        server = start_server(Path(folder), port)
+        server = start_server(Path(folder))
+        base = server.url
         try:
             admin, shopper = login(base, "bench_admin"), login(base, "bench_shopper")
             for seed in range(args.catalogue):
@@ -186,8 +150,7 @@ def main() -> None:
                 stop.set()
                 writer.join()
         finally:
-            server.terminate()
-            server.wait(timeout=30)
+            server.stop()
 
     rows = [("alone", quiet), (f"registering ({registered[0]} products)", busy)]
     print(f"WebSocket frame-to-reply latency, {args.frames} frames of {args.width} px per variant")
