@@ -1,4 +1,4 @@
-"""A fast deterministic embedder and photos made in memory, for catalogue tests."""
+"""A fast deterministic embedder, photos made in memory and the catalogue steps tests repeat."""
 
 from __future__ import annotations
 
@@ -7,6 +7,13 @@ from collections.abc import Sequence
 
 import numpy as np
 from PIL import Image
+from sqlalchemy.orm import Session, sessionmaker
+
+from ebrcs.catalog import flows
+from ebrcs.catalog.index import ProductIndex
+from ebrcs.catalog.loading import open_product_index
+from ebrcs.catalog.models import Product
+from ebrcs.config import Settings
 
 BINS = 8
 
@@ -45,3 +52,37 @@ def photo(
 def photo_pixels(colour: tuple[int, int, int], *, seed: int = 0) -> np.ndarray:
     """The RGB pixels of ``photo(colour, seed=seed)``."""
     return np.asarray(Image.open(io.BytesIO(photo(colour, seed=seed))).convert("RGB"))
+
+
+def open_index(
+    sessions: sessionmaker[Session], settings: Settings, embedder: ColourEmbedder | None = None
+) -> ProductIndex:
+    """The product index as a server opens it: its snapshot, then the database."""
+    with sessions() as db:
+        return open_product_index(
+            db=db,
+            embedder=embedder or ColourEmbedder(),
+            kind=settings.index_kind,
+            snapshot_path=settings.index_dir / "products.faiss",
+        )
+
+
+def register_product(
+    db: Session,
+    index: ProductIndex,
+    settings: Settings,
+    *,
+    fields: dict[str, object],
+    uploads: Sequence[bytes],
+) -> Product:
+    """Register a product through the real flow, embedded by the colour embedder."""
+    product, _ = flows.register_product(
+        db=db,
+        index=index,
+        embedder=ColourEmbedder(),
+        settings=settings,
+        fields=fields,
+        uploads=uploads,
+        created_by=None,
+    )
+    return product

@@ -10,10 +10,9 @@ import random
 import sys
 from pathlib import Path
 
-from catalog_fixtures import ColourEmbedder, photo
+from catalog_fixtures import open_index, photo, register_product
 
 from ebrcs.catalog import flows
-from ebrcs.catalog.loading import open_product_index
 from ebrcs.catalog.snapshots import SnapshotWriter
 from ebrcs.config import Settings
 from ebrcs.db.engine import session_factory
@@ -26,13 +25,8 @@ def main() -> None:
     url, data_dir, seed = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
     settings = Settings(data_dir=data_dir, database_url=url, jwt_secret="crash-test")
     sessions = session_factory(settings)
-    embedder = ColourEmbedder()
-    snapshot_path = settings.index_dir / "products.faiss"
-    with sessions() as db:
-        index = open_product_index(
-            db=db, embedder=embedder, kind="flat", snapshot_path=snapshot_path
-        )
-    SnapshotWriter(index, snapshot_path, interval_seconds=0.01).start()
+    index = open_index(sessions, settings)
+    SnapshotWriter(index, settings.index_dir / "products.faiss", interval_seconds=0.01).start()
     rng = random.Random(seed)
     registered = []
     sys.stdout.write("ready\n")
@@ -41,15 +35,8 @@ def main() -> None:
         colour = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
         uploads = [photo(colour, seed=rng.randrange(1000)) for _ in range(PHOTOS_PER_PRODUCT)]
         with sessions() as db:
-            product, _ = flows.register_product(
-                db=db,
-                index=index,
-                embedder=embedder,
-                settings=settings,
-                fields={"name": f"item {rng.randrange(10**6)}"},
-                uploads=uploads,
-                created_by=None,
-            )
+            fields = {"name": f"item {rng.randrange(10**6)}"}
+            product = register_product(db, index, settings, fields=fields, uploads=uploads)
             registered.append(product.id)
         if rng.random() < 0.3:
             with sessions() as db:

@@ -14,28 +14,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from catalog_fixtures import ColourEmbedder, photo, photo_pixels
+from catalog_fixtures import ColourEmbedder, open_index, photo, photo_pixels, register_product
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ebrcs.catalog import flows
-from ebrcs.catalog.index import ProductIndex
-from ebrcs.catalog.loading import open_product_index
 from ebrcs.catalog.models import Product, ProductImage
 from ebrcs.config import Settings
 
 WORKER = Path(__file__).with_name("registration_worker.py")
 KILLS = 10
-
-
-def open_index(sessions: sessionmaker[Session], settings: Settings) -> ProductIndex:
-    with sessions() as db:
-        return open_product_index(
-            db=db,
-            embedder=ColourEmbedder(),
-            kind="flat",
-            snapshot_path=settings.index_dir / "products.faiss",
-        )
 
 
 def test_readers_never_see_unknown_or_deactivated_products_while_writers_change_the_catalogue(
@@ -67,14 +55,12 @@ def test_readers_never_see_unknown_or_deactivated_products_while_writers_change_
             for step in range(12):
                 colour = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
                 with sessions() as db:
-                    product, _ = flows.register_product(
-                        db=db,
-                        index=index,
-                        embedder=embedder,
-                        settings=settings,
+                    product = register_product(
+                        db,
+                        index,
+                        settings,
                         fields={"name": f"item {seed}"},
                         uploads=[photo(colour, seed=i) for i in range(3)],
-                        created_by=None,
                     )
                 mine.append(product.id)
                 if step % 3 == 2:
@@ -151,14 +137,8 @@ def test_killed_registrations_leave_database_and_index_in_agreement(
 def test_an_index_vector_matches_the_stored_one(sessions, settings: Settings) -> None:
     index = open_index(sessions, settings)
     with sessions() as db:
-        product, _ = flows.register_product(
-            db=db,
-            index=index,
-            embedder=ColourEmbedder(),
-            settings=settings,
-            fields={"name": "Tomato"},
-            uploads=[photo((200, 30, 30))],
-            created_by=None,
+        product = register_product(
+            db, index, settings, fields={"name": "Tomato"}, uploads=[photo((200, 30, 30))]
         )
         stored = np.frombuffer(product.images[0].embedding, dtype="<f4")
     (hits,) = index.search(stored[None, :], 1)

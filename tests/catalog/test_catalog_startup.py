@@ -8,13 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from catalog_fixtures import ColourEmbedder, photo
+from catalog_fixtures import ColourEmbedder, open_index, photo, register_product
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
 
 from ebrcs.catalog import flows, service
 from ebrcs.catalog.index import ProductIndex
-from ebrcs.catalog.loading import EmbedderMismatch, open_product_index
+from ebrcs.catalog.loading import EmbedderMismatch
 from ebrcs.catalog.models import Product, ProductImage
 from ebrcs.catalog.snapshots import SnapshotWriter, write_snapshot
 from ebrcs.config import Settings
@@ -24,29 +23,13 @@ class OtherEmbedder(ColourEmbedder):
     id = "another-embedder"
 
 
-def open_index(sessions: sessionmaker[Session], settings: Settings, embedder=None) -> ProductIndex:
-    with sessions() as db:
-        return open_product_index(
-            db=db,
-            embedder=embedder or ColourEmbedder(),
-            kind=settings.index_kind,
-            snapshot_path=settings.index_dir / "products.faiss",
-        )
-
-
 def register(sessions, index: ProductIndex, settings: Settings, seed: int) -> uuid.UUID:
     colour = (seed * 37 % 256, seed * 91 % 256, seed * 53 % 256)
+    uploads = [photo(colour, seed=seed), photo(colour, seed=seed + 1000)]
     with sessions() as db:
-        product, _ = flows.register_product(
-            db=db,
-            index=index,
-            embedder=ColourEmbedder(),
-            settings=settings,
-            fields={"name": f"product {seed}"},
-            uploads=[photo(colour, seed=seed), photo(colour, seed=seed + 1000)],
-            created_by=None,
-        )
-        return product.id
+        return register_product(
+            db, index, settings, fields={"name": f"product {seed}"}, uploads=uploads
+        ).id
 
 
 def set_active(sessions, index: ProductIndex, settings: Settings, product_id, active: bool) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 import numpy as np
-from catalog_fixtures import ColourEmbedder, photo
+from catalog_fixtures import ColourEmbedder, photo, register_product
 from sqlalchemy.orm import Session, sessionmaker
 
 from ebrcs.catalog import flows
@@ -19,16 +19,8 @@ RED, GREEN = (200, 30, 30), (30, 200, 30)
 def _register(
     db: Session, index: ProductIndex, settings: Settings, colour: tuple[int, int, int]
 ) -> uuid.UUID:
-    product, _ = flows.register_product(
-        db=db,
-        index=index,
-        embedder=ColourEmbedder(),
-        settings=settings,
-        fields={"name": f"Product {colour}", "price": "1.00"},
-        uploads=[photo(colour)],
-        created_by=None,
-    )
-    return product.id
+    fields = {"name": f"Product {colour}", "price": "1.00"}
+    return register_product(db, index, settings, fields=fields, uploads=[photo(colour)]).id
 
 
 def _other_process_index() -> ProductIndex:
