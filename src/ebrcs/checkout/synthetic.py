@@ -379,28 +379,6 @@ def _zone_crossings(video: CheckoutVideo, trip: ItemTrip) -> list[TrueEvent]:
     return events
 
 
-def scenario_suite(
-    count: int,
-    *,
-    photos: Sequence[ItemPhoto],
-    unknown: Sequence[ItemPhoto],
-    size: tuple[int, int] = (640, 360),
-    fps: float = 10.0,
-) -> list[CheckoutVideo]:
-    """``count`` videos cycling through every scenario, seeds 0..count-1."""
-    return [
-        make_video(
-            SCENARIOS[seed % len(SCENARIOS)],
-            seed=seed,
-            photos=photos,
-            unknown=unknown,
-            size=size,
-            fps=fps,
-        )
-        for seed in range(count)
-    ]
-
-
 def write_mp4(path: Path, frames: Iterable[np.ndarray], fps: float) -> int:
     """Write BGR frames as an MPEG-4 part 2 video; returns the number of frames written."""
     writer: cv2.VideoWriter | None = None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from functools import lru_cache
 
 from sqlalchemy import Engine, create_engine, event
@@ -46,9 +45,3 @@ def session_factory(settings: Settings | None = None) -> sessionmaker[Session]:
     """A session factory bound to the configured database."""
     settings = settings or get_settings()
     return sessionmaker(engine_for(settings.resolved_database_url), expire_on_commit=False)
-
-
-def iter_session(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """Yield one session and close it afterwards (the body of the ``get_db`` dependency)."""
-    with factory() as session:
-        yield session
