@@ -91,7 +91,7 @@ def _changing(db: Session, session_id: uuid.UUID) -> Iterator[CheckoutSession]:
         if session is None:
             raise NotFound("checkout session not found")
         yield require_active(session)
-        touch(db=db, session=session)
+        touch(session)
         db.commit()
     except BaseException:
         db.rollback()

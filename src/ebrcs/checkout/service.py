@@ -60,7 +60,7 @@ def require_active(session: CheckoutSession) -> CheckoutSession:
     return session
 
 
-def touch(*, db: Session, session: CheckoutSession) -> None:
+def touch(session: CheckoutSession) -> None:
     """Mark the session as used now (it expires after being idle)."""
     session.last_active = utcnow()
 
@@ -79,19 +79,14 @@ def is_idle(session: CheckoutSession, *, ttl_minutes: int, now: datetime | None 
     return session.status == SessionStatus.ACTIVE and session.last_active < idle_since
 
 
-def expire_if_idle(*, db: Session, session: CheckoutSession, ttl_minutes: int) -> CheckoutSession:
-    """Mark the session expired now if it has been idle past the TTL (the check on access)."""
-    if is_idle(session, ttl_minutes=ttl_minutes):
-        end(db=db, session=session)
-    return session
-
-
 def get_owned_fresh(
     *, db: Session, session_id: uuid.UUID, user: User, ttl_minutes: int
 ) -> CheckoutSession:
     """The caller's session (``get_owned``), first marked expired if idle past the TTL."""
     session = get_owned(db=db, session_id=session_id, user=user)
-    return expire_if_idle(db=db, session=session, ttl_minutes=ttl_minutes)
+    if is_idle(session, ttl_minutes=ttl_minutes):
+        end(db=db, session=session)
+    return session
 
 
 def expire_idle(*, db: Session, ttl_minutes: int, now: datetime | None = None) -> int:
@@ -147,6 +142,6 @@ def set_roi(*, db: Session, session: CheckoutSession, roi: Roi | None) -> Checko
         metadata[ROI_KEY] = [[x, y] for x, y in roi]
     # A new dict, so the JSON column is seen as changed.
     session.session_metadata = metadata
-    touch(db=db, session=session)
+    touch(session)
     db.commit()
     return session
