@@ -87,14 +87,7 @@ def build_catalogue(embedder: Embedder, settings: Settings) -> Catalogue:
         embedder.embed(images),
         [product_id(photo.label) for photo in registered],
     )
-    recogniser = Recogniser(
-        embedder,
-        index,
-        top_k=settings.top_k,
-        threshold=settings.match_threshold,
-        margin=settings.match_margin,
-        prototype_weight=settings.match_prototype_weight,
-    )
+    recogniser = Recogniser.from_settings(embedder, index, settings)
     names = {product_id(label): label for label in by_label}
     return Catalogue(registered, held_out, recogniser, names)
 

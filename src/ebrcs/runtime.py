@@ -51,14 +51,7 @@ class Runtime:
             reconcile_seconds=settings.sync_reconcile_seconds,
         )
         snapshots = SnapshotWriter(index, snapshot_path, settings.index_snapshot_seconds)
-        recogniser = Recogniser(
-            embedder,
-            index,
-            top_k=settings.top_k,
-            threshold=settings.match_threshold,
-            margin=settings.match_margin,
-            prototype_weight=settings.match_prototype_weight,
-        )
+        recogniser = Recogniser.from_settings(embedder, index, settings)
         return cls(
             settings=settings,
             sessions=sessions,

@@ -138,14 +138,7 @@ def evaluate(
         [product_of[p.fine] for p in catalogue],
     )
     query_vectors, embed_seconds = _embed(embedder, queries, settings, tick)
-    recogniser = Recogniser(
-        embedder,
-        index,
-        top_k=max(EVALUATION_TOP_K, settings.top_k),
-        threshold=settings.match_threshold,
-        margin=settings.match_margin,
-        prototype_weight=settings.match_prototype_weight,
-    )
+    recogniser = Recogniser.from_settings(embedder, index, settings, top_k=EVALUATION_TOP_K)
     began = time.perf_counter()
     recognitions = recogniser.match(query_vectors)
     search_seconds = time.perf_counter() - began

@@ -8,6 +8,7 @@ from typing import Protocol
 
 import numpy as np
 
+from ebrcs.config import Settings
 from ebrcs.embedding.base import Embedder
 from ebrcs.recognition.matching import accept, rank_products
 from ebrcs.recognition.types import Hit, Recognition
@@ -54,6 +55,20 @@ class Recogniser:
         self.threshold = threshold
         self.margin = margin
         self.prototype_weight = prototype_weight
+
+    @classmethod
+    def from_settings(
+        cls, embedder: Embedder, index: NeighbourSearch, settings: Settings, *, top_k: int = 0
+    ) -> Recogniser:
+        """A recogniser with the configured acceptance; ``top_k`` raises the configured one."""
+        return cls(
+            embedder,
+            index,
+            top_k=max(top_k, settings.top_k),
+            threshold=settings.match_threshold,
+            margin=settings.match_margin,
+            prototype_weight=settings.match_prototype_weight,
+        )
 
     def recognise(self, images: Sequence[np.ndarray]) -> list[Recognition]:
         """One ``Recognition`` per image, in order: ranked matches and the accepted one."""
