@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import statistics
 import tempfile
 import threading
@@ -98,9 +99,10 @@ async def stream(base: str, token: str, frames: list[bytes]) -> list[float]:
             f"{base}/api/sessions", headers={"Authorization": f"Bearer {token}"}
         )
         session_id = response.json()["session_id"]
-    ws_url = base.replace("http", "ws") + f"/api/ws/checkout/{session_id}?token={token}"
+    ws_url = base.replace("http", "ws") + f"/api/ws/checkout/{session_id}"
     latencies = []
     async with websockets.connect(ws_url, max_size=None) as ws:
+        await ws.send(json.dumps({"token": token}))  # like the web app: never in the URL
         for frame in frames:
             sent = time.perf_counter()
             await ws.send(frame)
