@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     max_stored_images_per_product: int = Field(default=12, ge=1)
     max_cart_quantity: int = Field(default=999, ge=1)
     max_product_price: Decimal = Decimal("1000000")
+    # ISO 4217 code the web app shows amounts in (display only: the server keeps plain decimals).
+    # KRW keeps the won sign the app was built with; it has no minor unit, so cents are rounded
+    # off on screen, and a shop pricing in cents sets e.g. EUR or USD.
+    currency: str = Field(default="KRW", pattern=r"^[A-Z]{3}$")
 
     session_ttl_minutes: int = Field(default=30, ge=1)
     session_expiry_check_seconds: float = Field(default=60.0, gt=0)

@@ -39,3 +39,9 @@ class UserOut(BaseModel):
     created_at: datetime
     last_login: datetime | None
     is_active: bool
+
+
+class MeOut(UserOut):
+    """The caller's own account and the shop's currency, which every page needs for prices."""
+
+    currency: str

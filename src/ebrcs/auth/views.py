@@ -9,7 +9,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from ebrcs.auth import flows, service
 from ebrcs.auth.deps import AdminUser, CurrentUser
-from ebrcs.auth.schemas import AccessTokenResponse, SignupRequest, UserOut
+from ebrcs.auth.schemas import AccessTokenResponse, MeOut, SignupRequest, UserOut
 from ebrcs.deps import DbSession, SettingsDep
 
 router = APIRouter(tags=["auth"])
@@ -42,9 +42,9 @@ def login(
 
 
 @router.get("/api/auth/me")
-def me(user: CurrentUser) -> UserOut:
-    """The caller's own account."""
-    return UserOut.model_validate(user)
+def me(user: CurrentUser, settings: SettingsDep) -> MeOut:
+    """The caller's own account and the shop's currency."""
+    return MeOut(**UserOut.model_validate(user).model_dump(), currency=settings.currency)
 
 
 @router.get("/api/admin/users")
