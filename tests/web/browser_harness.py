@@ -95,6 +95,8 @@ def start_server(root: Path) -> LiveServer:
         "EBRCS_DATA_DIR": str(data_dir),
         "EBRCS_DATABASE_URL": database_url,
         "EBRCS_JWT_SECRET": "browser-test-" + uuid.uuid4().hex,
+        # Set, not defaulted: the tests expect prices such as 1.20 shown as "€1.20".
+        "EBRCS_CURRENCY": "EUR",
     }
     process = spawn_server(env=env, log_path=root / "server.log")
     return LiveServer(process, data_dir, database_url)

@@ -183,7 +183,7 @@ def test_admin_registers_products_and_a_shopper_checks_out_with_the_camera(
     expect(rows).to_have_count(3)
     rows.filter(has_text="Red-Bell-Pepper").get_by_role("button", name="Remove").click()
     expect(rows).to_have_count(2)
-    expect(shopper.locator(".totals")).to_contain_text("₩4.90")  # 2 × 1.20 + 2.50
+    expect(shopper.locator(".totals")).to_contain_text("€4.90")  # 2 × 1.20 + 2.50
     screenshot(shopper, "bill")
 
     shopper.get_by_role("button", name="Confirm and pay").click()
@@ -195,9 +195,9 @@ def test_admin_registers_products_and_a_shopper_checks_out_with_the_camera(
     orders = shopper.locator("article.order")
     expect(orders).to_have_count(1)
     expect(orders.first).to_contain_text("3 items")
-    expect(orders.first).to_contain_text("₩4.90")
+    expect(orders.first).to_contain_text("€4.90")
     expect(orders.first.locator("tbody tr")).to_have_text(
-        [re.compile(r"Banana\s*2\s*₩1\.20\s*₩2\.40"), re.compile(r"Oatly-Oat-Milk\s*1\s*₩2\.50")]
+        [re.compile(r"Banana\s*2\s*€1\.20\s*€2\.40"), re.compile(r"Oatly-Oat-Milk\s*1\s*€2\.50")]
     )
     screenshot(shopper, "my-orders")
 

@@ -187,7 +187,7 @@ def test_an_admin_edits_and_deactivates_a_product(
     form.get_by_label("Photos (1–3)").set_input_files(str(photo))
     form.get_by_role("button", name="Register product").click()
     card = page.locator("article.product-card", has_text="Tomato tin")
-    expect(card).to_contain_text("₩1.10")
+    expect(card).to_contain_text("€1.10")
 
     card.get_by_role("button", name="Edit").click()
     dialog = page.get_by_role("dialog", name="Edit product")
@@ -195,7 +195,7 @@ def test_an_admin_edits_and_deactivates_a_product(
     dialog.get_by_label("Description").fill("400 g")
     dialog.get_by_role("button", name="Save").click()
     expect(dialog).to_be_hidden()
-    expect(card).to_contain_text("₩1.25")
+    expect(card).to_contain_text("€1.25")
 
     page.once("dialog", lambda confirm: confirm.accept())
     card.get_by_role("button", name="Deactivate").click()

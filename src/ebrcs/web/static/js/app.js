@@ -1,7 +1,7 @@
 // The app shell: routes by the address bar path, guards pages by role, keeps nav and language.
 import { api } from "./api.js";
 import { h, replace, translateTree } from "./dom.js";
-import { preferredLanguage, useLanguage } from "./i18n.js";
+import { preferredLanguage, useCurrency, useLanguage } from "./i18n.js";
 import * as session from "./session.js";
 import { showError } from "./ui.js";
 
@@ -31,13 +31,16 @@ export function navigate(path, { replaceState = false } = {}) {
   render();
 }
 
-/** The logged-in user (asked once per token), or null when logged out. */
+/** The logged-in user (asked once per token), or null when logged out; sets the shop's currency. */
 async function currentUser() {
   if (!session.token()) return null;
-  const known = session.user();
-  if (known) return known;
-  const me = await api("/api/auth/me");
-  session.saveUser(me);
+  let me = session.user();
+  // A user remembered by an older version of the app has no currency: ask again.
+  if (!me?.currency) {
+    me = await api("/api/auth/me");
+    session.saveUser(me);
+  }
+  useCurrency(me.currency);
   return me;
 }
 

@@ -4,6 +4,8 @@ const LANGUAGES = ["en", "ko"];
 
 const catalogues = {};
 let current = "en";
+// The shop's ISO 4217 code, from GET /api/auth/me; every page that shows money needs a login.
+let currency = null;
 
 /** The language to start with: the saved choice, else the browser's, else English. */
 export function preferredLanguage() {
@@ -37,19 +39,27 @@ export function t(key, vars) {
   return text.replace(/\{(\w+)\}/g, (match, name) => (name in vars ? String(vars[name]) : match));
 }
 
+/** Show money in the shop's currency (an ISO 4217 code such as "KRW" or "EUR"). */
+export function useCurrency(code) {
+  currency = code;
+}
+
+function locale() {
+  return current === "ko" ? "ko-KR" : "en-GB";
+}
+
 /** Format a timestamp for the current language. */
 export function formatDateTime(iso) {
-  return new Date(iso).toLocaleString(current === "ko" ? "ko-KR" : "en-GB", {
+  return new Date(iso).toLocaleString(locale(), {
     dateStyle: "medium",
     timeStyle: "short",
   });
 }
 
-/** Format a decimal amount string for display only; arithmetic on money stays on the server. */
+/** Format an amount for display only, rounded to the currency's minor unit; never send it back. */
 export function formatMoney(amount) {
-  const [whole, cents = ""] = String(amount ?? "0").split(".");
-  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-  return t("money", { amount: cents ? `${grouped}.${cents.padEnd(2, "0")}` : grouped });
+  // Intl reads a decimal string exactly, never through a float; arithmetic stays on the server.
+  return new Intl.NumberFormat(locale(), { style: "currency", currency }).format(amount ?? "0");
 }
 
 /** Format a similarity score (0..1) as a percentage. */

@@ -17,9 +17,9 @@ function share(value) {
 
 function salesChart(perDay) {
   if (!perDay.some((day) => day.orders > 0)) return h("p", { class: "empty", i18n: "dashboard.noSales" });
-  // Bar heights only: the amounts shown as text stay the server's exact decimals.
+  // Numbers for the bar heights; formatMoney rounds the labels back to the currency's minor unit.
   const points = perDay.map((day) => ({ label: String(day.day).slice(5), value: Number(day.amount) }));
-  return columnChart(points, { title: t("dashboard.salesPerDay"), format: (value) => Math.round(value).toLocaleString() });
+  return columnChart(points, { title: t("dashboard.salesPerDay"), format: formatMoney });
 }
 
 function topChart(top) {
