@@ -29,6 +29,9 @@ async def expire_idle_sessions_forever(runtime: Runtime) -> None:
     """Sweep periodically until cancelled; a failed sweep is logged and retried next time."""
     interval = runtime.settings.session_expiry_check_seconds
     while True:
+        # Wait first: a session is also checked whenever it is used, so nothing waits on
+        # the sweep, and a start-up sweep would race whatever the process does first.
+        await asyncio.sleep(interval)
         try:
             expired = await asyncio.to_thread(expire_idle_sessions, runtime)
         except SQLAlchemyError:
@@ -36,4 +39,3 @@ async def expire_idle_sessions_forever(runtime: Runtime) -> None:
         else:
             if expired:
                 log.info("expired %d idle checkout sessions", expired)
-        await asyncio.sleep(interval)

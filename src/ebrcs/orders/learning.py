@@ -65,8 +65,13 @@ def save_crop(
         return None
     # Written aside and renamed, so a reader never sees half a JPEG.
     partial = path.with_suffix(".part")
-    partial.write_bytes(encoded.tobytes())
-    os.replace(partial, path)
+    try:
+        partial.write_bytes(encoded.tobytes())
+        os.replace(partial, path)
+    except FileNotFoundError:
+        # The sweep removed the session's folder meanwhile: nobody will learn from it.
+        log.info("crop of event %s not kept: its session's crops were swept", event_id)
+        return None
     return path
 
 
