@@ -184,3 +184,16 @@ def admin(make_account: Callable[..., Account]) -> Account:
 def shopper(make_account: Callable[..., Account]) -> Account:
     """A shopper (role ``user``) account."""
     return make_account(Role.USER)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say how many tests passed on each database, so a CI log shows PostgreSQL really ran."""
+    params = [
+        set(report.nodeid.partition("[")[2].rstrip("]").split("-"))
+        for report in terminalreporter.stats.get("passed", [])
+    ]
+    sqlite = sum("sqlite" in ids for ids in params)
+    postgresql = sum("postgresql" in ids for ids in params)
+    terminalreporter.write_line(
+        f"database tests passed: {sqlite} on SQLite, {postgresql} on PostgreSQL"
+    )
