@@ -18,7 +18,7 @@ from ebrcs.checkout.video import VideoTasks
 from ebrcs.checkout.views import router as checkout_router
 from ebrcs.checkout.websocket import router as checkout_socket_router
 from ebrcs.config import Settings, get_settings
-from ebrcs.errors import install_error_handlers
+from ebrcs.http_errors import install_error_handlers
 from ebrcs.orders.views import admin_router as orders_admin_router
 from ebrcs.orders.views import billing_router, orders_router
 from ebrcs.runtime import Runtime

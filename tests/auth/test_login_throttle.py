@@ -59,7 +59,10 @@ def test_repeated_failures_for_one_username_answer_429_with_retry_after(shop: Te
     response = _login(shop, "bob", "wrong password")
     assert response.status_code == 429
     assert 0 < int(response.headers["Retry-After"]) <= BLOCK_SECONDS
-    assert response.json() == {"detail": "too many failed logins; try again later"}
+    assert response.json() == {
+        "detail": "too many failed logins; try again later",
+        "code": "login_throttled",
+    }
 
 
 def test_a_blocked_username_is_refused_even_with_the_right_password(shop: TestClient) -> None:

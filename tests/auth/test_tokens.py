@@ -117,7 +117,7 @@ def test_a_bad_token_is_401(
     response = _me(client, BAD_TOKENS[kind](settings, shopper))
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"] == "Bearer"
-    assert response.json() == {"detail": "invalid or expired token"}
+    assert response.json() == {"detail": "invalid or expired token", "code": "invalid_token"}
 
 
 def test_a_missing_authorization_header_is_401(client: TestClient) -> None:

@@ -10,7 +10,7 @@ from fastapi.security import OAuth2PasswordBearer
 from ebrcs.auth import tokens
 from ebrcs.auth.models import Role, User
 from ebrcs.deps import DbSession, SettingsDep
-from ebrcs.errors import Forbidden, NotAuthenticated
+from ebrcs.errors import ErrorCode, Forbidden, NotAuthenticated
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/login", auto_error=False)
 
@@ -25,7 +25,7 @@ def load_active_user(token: str | None, *, db: DbSession, settings: SettingsDep)
     # the route may do slow work before it touches the database again.
     db.commit()
     if user is None or not user.is_active:
-        raise NotAuthenticated("invalid or expired token")
+        raise NotAuthenticated("invalid or expired token", code=ErrorCode.INVALID_TOKEN)
     return user
 
 
@@ -39,7 +39,7 @@ def current_user(
 def require_admin(user: Annotated[User, Depends(current_user)]) -> User:
     """The logged-in caller, who must be an admin (403 otherwise)."""
     if user.role != Role.ADMIN:
-        raise Forbidden("admin role required")
+        raise Forbidden("admin role required", code=ErrorCode.ADMIN_REQUIRED)
     return user
 
 

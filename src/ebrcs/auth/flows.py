@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from ebrcs.auth import service, throttle, tokens
 from ebrcs.config import Settings
-from ebrcs.errors import NotAuthenticated
+from ebrcs.errors import ErrorCode, NotAuthenticated
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def log_in(
         # Only a real account's name is logged: people type passwords into the username field.
         who = user.username if user is not None else "an unknown username"
         log.info("failed login for %s from %s", who, client_address)
-        raise NotAuthenticated("incorrect username or password")
+        raise NotAuthenticated("incorrect username or password", code=ErrorCode.INVALID_CREDENTIALS)
     throttle.clear(db=db, username=username)
     service.record_login(db=db, user=user)
     log.info("user %s logged in from %s", user.username, client_address)

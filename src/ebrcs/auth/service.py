@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from ebrcs.auth.models import Role, User
 from ebrcs.auth.passwords import hash_password, verify_password
 from ebrcs.db.base import utcnow
-from ebrcs.errors import Conflict, InvalidInput, NotFound
+from ebrcs.errors import Conflict, ErrorCode, InvalidInput, NotFound
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{3,50}$")
 PASSWORD_MIN, PASSWORD_MAX = 8, 128
@@ -24,21 +24,27 @@ EMAIL_MAX = 255
 def validate_username(username: str) -> str:
     """The username if it is 3-50 letters, digits, ``_``, ``.`` or ``-``."""
     if not USERNAME_PATTERN.fullmatch(username):
-        raise InvalidInput("username must be 3-50 characters of letters, digits, '_', '.' or '-'")
+        raise InvalidInput(
+            "username must be 3-50 characters of letters, digits, '_', '.' or '-'",
+            code=ErrorCode.INVALID_USERNAME,
+        )
     return username
 
 
 def validate_password(password: str) -> str:
     """The password if it is 8-128 characters."""
     if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
-        raise InvalidInput(f"password must be {PASSWORD_MIN}-{PASSWORD_MAX} characters")
+        raise InvalidInput(
+            f"password must be {PASSWORD_MIN}-{PASSWORD_MAX} characters",
+            code=ErrorCode.INVALID_PASSWORD,
+        )
     return password
 
 
 def validate_email(email: str) -> str:
     """The address if it looks like ``name@host.domain`` and fits its column."""
     if len(email) > EMAIL_MAX or not EMAIL_PATTERN.fullmatch(email):
-        raise InvalidInput("email must look like name@example.com")
+        raise InvalidInput("email must look like name@example.com", code=ErrorCode.INVALID_EMAIL)
     return email
 
 
@@ -56,7 +62,7 @@ def require_by_username(*, db: Session, username: str) -> User:
     """The user with this username; NotFound otherwise."""
     user = get_by_username(db=db, username=username)
     if user is None:
-        raise NotFound(f"no user named {username!r}")
+        raise NotFound(f"no user named {username!r}", code=ErrorCode.USER_NOT_FOUND)
     return user
 
 
@@ -79,7 +85,7 @@ def create(
     if email is not None:
         validate_email(email)
     if get_by_username(db=db, username=username) is not None:
-        raise Conflict(f"username {username!r} is taken")
+        raise Conflict(f"username {username!r} is taken", code=ErrorCode.USERNAME_TAKEN)
     user = User(username=username, password_hash=hash_password(password), role=role, email=email)
     db.add(user)
     try:
@@ -87,7 +93,7 @@ def create(
     except IntegrityError as error:
         # Another request took the name between the check above and this commit.
         db.rollback()
-        raise Conflict(f"username {username!r} is taken") from error
+        raise Conflict(f"username {username!r} is taken", code=ErrorCode.USERNAME_TAKEN) from error
     return user
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from ebrcs.auth.models import LoginThrottle
 from ebrcs.config import Settings
 from ebrcs.db.base import utcnow
-from ebrcs.errors import TooManyRequests
+from ebrcs.errors import ErrorCode, TooManyRequests
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,11 @@ def check(*, db: Session, keys: list[ThrottleKey]) -> None:
     )
     if blocked_until is not None:
         wait = max(1, math.ceil((blocked_until - now).total_seconds()))
-        raise TooManyRequests("too many failed logins; try again later", retry_after_seconds=wait)
+        raise TooManyRequests(
+            "too many failed logins; try again later",
+            retry_after_seconds=wait,
+            code=ErrorCode.LOGIN_THROTTLED,
+        )
 
 
 def record_failure(*, db: Session, keys: list[ThrottleKey], settings: Settings) -> None:

@@ -11,7 +11,7 @@ import jwt
 from ebrcs.auth.models import Role, User
 from ebrcs.config import Settings
 from ebrcs.db.base import utcnow
-from ebrcs.errors import NotAuthenticated
+from ebrcs.errors import ErrorCode, NotAuthenticated
 
 
 @dataclass(frozen=True)
@@ -55,4 +55,4 @@ def verify(token: str, settings: Settings) -> TokenClaims:
         )
         return TokenClaims(user_id=uuid.UUID(claims["sub"]), role=Role(claims["role"]))
     except (jwt.PyJWTError, ValueError, TypeError) as error:
-        raise NotAuthenticated("invalid or expired token") from error
+        raise NotAuthenticated("invalid or expired token", code=ErrorCode.INVALID_TOKEN) from error

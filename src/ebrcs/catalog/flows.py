@@ -19,7 +19,7 @@ from ebrcs.catalog.schemas import ProductDraft, ProductUpdate
 from ebrcs.catalog.sync import announce_change
 from ebrcs.config import Settings
 from ebrcs.embedding.base import Embedder
-from ebrcs.errors import InvalidInput
+from ebrcs.errors import ErrorCode, InvalidInput, describe, field_errors
 from ebrcs.recognition.recogniser import Recogniser
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -30,24 +30,27 @@ def validated(model: type[Model], fields: dict[str, object]) -> Model:
     try:
         return model.model_validate(fields)
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in issue['loc']) or 'body'}: {issue['msg']}"
-            for issue in error.errors()
-        )
-        raise InvalidInput(problems) from error
+        errors = field_errors(list(error.errors()))
+        raise InvalidInput(
+            describe(errors), code=ErrorCode.VALIDATION_ERROR, errors=errors
+        ) from error
 
 
 def check_price(price: object, settings: Settings) -> None:
     """Refuse prices above the shop's ceiling."""
     if price is not None and price > settings.max_product_price:  # type: ignore[operator]
-        raise InvalidInput(f"price must be at most {settings.max_product_price}")
+        raise InvalidInput(
+            f"price must be at most {settings.max_product_price}", code=ErrorCode.PRICE_TOO_HIGH
+        )
 
 
 def read_photos(uploads: Sequence[bytes], settings: Settings) -> list[Photo]:
     """Check the number of photos in one request and decode each one."""
     limit = settings.max_images_per_product
     if not 1 <= len(uploads) <= limit:
-        raise InvalidInput(f"send between 1 and {limit} images, not {len(uploads)}")
+        raise InvalidInput(
+            f"send between 1 and {limit} images, not {len(uploads)}", code=ErrorCode.IMAGE_COUNT
+        )
     return [read_photo(data, settings) for data in uploads]
 
 
@@ -85,7 +88,10 @@ def commit_vectors(
             db.refresh(product)
             stored = service.image_count(db=db, product_id=product.id)
             if stored + len(image_ids) > max_photos:
-                raise InvalidInput(f"a product keeps at most {max_photos} photos; it has {stored}")
+                raise InvalidInput(
+                    f"a product keeps at most {max_photos} photos; it has {stored}",
+                    code=ErrorCode.TOO_MANY_PHOTOS,
+                )
         db.add_all(
             ProductImage(
                 id=image_id,
@@ -226,7 +232,7 @@ def update_product(
         for name in changes.model_fields_set - {"is_active"}:
             value = getattr(changes, name)
             if value is None and name != "description":
-                raise InvalidInput(f"{name} cannot be null")
+                raise InvalidInput(f"{name} cannot be null", code=ErrorCode.FIELD_NOT_NULLABLE)
             setattr(product, name, value)
         if changes.is_active is None or changes.is_active == product.is_active:
             db.commit()

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ebrcs.catalog.models import IdCounter, Product, ProductImage
-from ebrcs.errors import NotFound
+from ebrcs.errors import ErrorCode, NotFound
 
 EMBEDDING_COUNTER = "embedding_id"
 
@@ -59,7 +59,7 @@ def get(*, db: Session, product_id: uuid.UUID) -> Product:
     """The product with this id; NotFound otherwise."""
     product = db.get(Product, product_id)
     if product is None:
-        raise NotFound("product not found")
+        raise NotFound("product not found", code=ErrorCode.PRODUCT_NOT_FOUND)
     return product
 
 
@@ -67,7 +67,7 @@ def get_image(*, db: Session, product_id: uuid.UUID, image_id: uuid.UUID) -> Pro
     """One photo row of a product; NotFound otherwise."""
     image = db.get(ProductImage, image_id)
     if image is None or image.product_id != product_id:
-        raise NotFound("product image not found")
+        raise NotFound("product image not found", code=ErrorCode.IMAGE_NOT_FOUND)
     return image
 
 

@@ -25,7 +25,7 @@ from ebrcs.catalog.schemas import (
 )
 from ebrcs.config import Settings
 from ebrcs.deps import DbSession, RuntimeDep, SettingsDep
-from ebrcs.errors import NotFound, PayloadTooLarge
+from ebrcs.errors import ErrorCode, NotFound, PayloadTooLarge
 
 router = APIRouter(tags=["catalog"])
 
@@ -38,7 +38,10 @@ def read_uploads(uploads: list[UploadFile], settings: Settings) -> list[bytes]:
     for upload in uploads:
         data = upload.file.read(settings.max_upload_bytes + 1)
         if len(data) > settings.max_upload_bytes:
-            raise PayloadTooLarge(f"{upload.filename} is larger than {settings.max_upload_bytes}")
+            raise PayloadTooLarge(
+                f"{upload.filename} is larger than {settings.max_upload_bytes}",
+                code=ErrorCode.IMAGE_TOO_LARGE,
+            )
         contents.append(data)
     return contents
 
@@ -185,7 +188,7 @@ def product_image(
     image = service.get_image(db=db, product_id=product_id, image_id=image_id)
     path = photo_file(settings.images_dir, image.image_path)
     if path is None or not path.is_file():
-        raise NotFound("this vector has no stored photo")
+        raise NotFound("this vector has no stored photo", code=ErrorCode.PHOTO_NOT_STORED)
     return FileResponse(path, media_type=media_type(path))
 
 

@@ -21,7 +21,7 @@ from ebrcs.catalog.models import Product
 from ebrcs.checkout.models import BillingItem, CheckoutSession, EventKind, RecognitionEvent
 from ebrcs.checkout.service import require_active, touch
 from ebrcs.db.base import CENT, utcnow
-from ebrcs.errors import InvalidInput, NotFound
+from ebrcs.errors import ErrorCode, InvalidInput, NotFound
 
 UNSCORED = 0.0
 """The ``avg_score`` of a line the shopper entered by hand: no recognition vouches for it."""
@@ -89,7 +89,7 @@ def _changing(db: Session, session_id: uuid.UUID) -> Iterator[CheckoutSession]:
     try:
         session = db.get(CheckoutSession, session_id, with_for_update=True, populate_existing=True)
         if session is None:
-            raise NotFound("checkout session not found")
+            raise NotFound("checkout session not found", code=ErrorCode.SESSION_NOT_FOUND)
         yield require_active(session)
         touch(session)
         db.commit()
@@ -226,15 +226,22 @@ def _sellable(db: Session, product_ids: set[uuid.UUID]) -> None:
     unknown = sorted(str(product_id) for product_id in product_ids - found.keys())
     inactive = sorted(str(product_id) for product_id, active in found.items() if not active)
     if unknown:
-        raise InvalidInput(f"unknown products: {', '.join(unknown)}")
+        raise InvalidInput(
+            f"unknown products: {', '.join(unknown)}", code=ErrorCode.UNKNOWN_PRODUCTS
+        )
     if inactive:
-        raise InvalidInput(f"products no longer sold: {', '.join(inactive)}")
+        raise InvalidInput(
+            f"products no longer sold: {', '.join(inactive)}", code=ErrorCode.PRODUCTS_NOT_SOLD
+        )
 
 
 def _check_quantity(quantity: int, max_quantity: int) -> None:
     """Nothing, if 0 <= quantity <= max_quantity; InvalidInput otherwise."""
     if not 0 <= quantity <= max_quantity:
-        raise InvalidInput(f"quantity must be between 0 and {max_quantity}, got {quantity}")
+        raise InvalidInput(
+            f"quantity must be between 0 and {max_quantity}, got {quantity}",
+            code=ErrorCode.QUANTITY_OUT_OF_RANGE,
+        )
 
 
 def _entered_by_hand(session_id: uuid.UUID, product_id: uuid.UUID, quantity: int) -> BillingItem:
@@ -256,7 +263,9 @@ def set_quantities(
     for product_id, quantity in quantities:
         _check_quantity(quantity, max_quantity)
         if product_id in wanted:
-            raise InvalidInput(f"product {product_id} is listed twice")
+            raise InvalidInput(
+                f"product {product_id} is listed twice", code=ErrorCode.PRODUCT_LISTED_TWICE
+            )
         wanted[product_id] = quantity
     wanted = {product_id: quantity for product_id, quantity in wanted.items() if quantity}
     with _changing(db, session_id):
@@ -287,7 +296,9 @@ def add_items(
 ) -> Cart:
     """Add items the shopper entered by hand (a missed recognition) to the cart."""
     if quantity < 1:
-        raise InvalidInput("quantity to add must be at least 1")
+        raise InvalidInput(
+            "quantity to add must be at least 1", code=ErrorCode.QUANTITY_OUT_OF_RANGE
+        )
     _check_quantity(quantity, max_quantity)
     with _changing(db, session_id):
         _sellable(db, {product_id})

@@ -13,7 +13,7 @@ from ebrcs.auth.models import User
 from ebrcs.checkout.models import CheckoutSession, SessionStatus
 from ebrcs.checkout.pipeline.zone import check_polygon
 from ebrcs.db.base import utcnow
-from ebrcs.errors import Conflict, InvalidInput, NotFound
+from ebrcs.errors import Conflict, ErrorCode, InvalidInput, NotFound
 
 ROI_KEY = "roi"
 MAX_ROI_POINTS = 64
@@ -38,7 +38,7 @@ def get_owned(
     query_options = {"with_for_update": True} if for_update else {}
     session = db.get(CheckoutSession, session_id, **query_options)
     if session is None or session.user_id != user.id:
-        raise NotFound("checkout session not found")
+        raise NotFound("checkout session not found", code=ErrorCode.SESSION_NOT_FOUND)
     return session
 
 
@@ -56,7 +56,9 @@ def list_owned(*, db: Session, user: User, limit: int) -> Sequence[CheckoutSessi
 def require_active(session: CheckoutSession) -> CheckoutSession:
     """The session if its cart may still change; Conflict otherwise."""
     if session.status != SessionStatus.ACTIVE:
-        raise Conflict(f"checkout session is {session.status.value}")
+        raise Conflict(
+            f"checkout session is {session.status.value}", code=ErrorCode.SESSION_NOT_ACTIVE
+        )
     return session
 
 
@@ -109,11 +111,13 @@ def expire_idle(*, db: Session, ttl_minutes: int, now: datetime | None = None) -
 def validate_roi(points: Sequence[Sequence[float]]) -> Roi:
     """A region of interest as a polygon of normalised ``(x, y)``; InvalidInput otherwise."""
     if len(points) > MAX_ROI_POINTS:
-        raise InvalidInput(f"an ROI has at most {MAX_ROI_POINTS} points")
+        raise InvalidInput(
+            f"an ROI has at most {MAX_ROI_POINTS} points", code=ErrorCode.INVALID_ROI
+        )
     # NaN and infinities fail its [0, 1] range check.
     polygon = check_polygon(points)
     if polygon_area(polygon) < MIN_ROI_AREA:
-        raise InvalidInput("the ROI polygon encloses no area")
+        raise InvalidInput("the ROI polygon encloses no area", code=ErrorCode.INVALID_ROI)
     return polygon
 
 

@@ -21,7 +21,14 @@ from typing import Any, BinaryIO
 
 from ebrcs.checkout.live import LiveCheckout
 from ebrcs.checkout.pipeline.frames import VideoFrames
-from ebrcs.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge, TooManyRequests
+from ebrcs.errors import (
+    Conflict,
+    ErrorCode,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    TooManyRequests,
+)
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +85,10 @@ def check_extension(filename: str | None) -> str:
     """The upload's lower-case extension if it names a supported container; InvalidInput."""
     suffix = Path(filename or "").suffix.lower()
     if suffix not in VIDEO_EXTENSIONS:
-        raise InvalidInput(f"video must be one of {', '.join(sorted(VIDEO_EXTENSIONS))}")
+        raise InvalidInput(
+            f"video must be one of {', '.join(sorted(VIDEO_EXTENSIONS))}",
+            code=ErrorCode.VIDEO_FORMAT,
+        )
     return suffix
 
 
@@ -92,11 +102,13 @@ def save_upload(source: BinaryIO, target: Path, *, max_bytes: int) -> int:
             if written > max_bytes:
                 out.close()
                 target.unlink(missing_ok=True)
-                raise PayloadTooLarge(f"video is larger than {max_bytes} bytes")
+                raise PayloadTooLarge(
+                    f"video is larger than {max_bytes} bytes", code=ErrorCode.VIDEO_TOO_LARGE
+                )
             out.write(chunk)
     if written == 0:
         target.unlink(missing_ok=True)
-        raise InvalidInput("empty video")
+        raise InvalidInput("empty video", code=ErrorCode.VIDEO_EMPTY)
     return written
 
 
@@ -105,10 +117,12 @@ def check_decodable(path: Path) -> None:
     try:
         frames = iter(VideoFrames(path))
     except InvalidInput as error:
-        raise InvalidInput("the video cannot be decoded") from error
+        raise InvalidInput(
+            "the video cannot be decoded", code=ErrorCode.VIDEO_UNDECODABLE
+        ) from error
     try:
         if next(frames, None) is None:
-            raise InvalidInput("the video cannot be decoded")
+            raise InvalidInput("the video cannot be decoded", code=ErrorCode.VIDEO_UNDECODABLE)
     finally:
         frames.close()
 
@@ -152,7 +166,7 @@ class VideoTasks:
         """The caller's task of this session; NotFound otherwise."""
         task = self._tasks.get(task_id)
         if task is None or task.session_id != session_id or task.user_id != user_id:
-            raise NotFound("video task not found")
+            raise NotFound("video task not found", code=ErrorCode.VIDEO_TASK_NOT_FOUND)
         return task
 
     def cancel_session(self, session_id: uuid.UUID) -> None:
@@ -172,6 +186,7 @@ class VideoTasks:
             raise TooManyRequests(
                 "too many videos are being processed; try again later",
                 retry_after_seconds=RETRY_AFTER_SECONDS,
+                code=ErrorCode.VIDEO_BUSY,
             )
 
     def _running(self) -> int:

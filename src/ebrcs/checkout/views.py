@@ -26,7 +26,7 @@ from ebrcs.checkout.schemas import (
     VideoTaskCreated,
 )
 from ebrcs.deps import DbSession, RuntimeDep, SettingsDep
-from ebrcs.errors import InvalidInput, PayloadTooLarge
+from ebrcs.errors import ErrorCode, InvalidInput, PayloadTooLarge
 
 router = APIRouter(prefix="/api/sessions", tags=["checkout"])
 
@@ -167,11 +167,16 @@ async def upload_video(
     # for bodies that do not announce their size.
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > settings.max_video_bytes + MULTIPART_OVERHEAD_BYTES:
-        raise PayloadTooLarge(f"video is larger than {settings.max_video_bytes} bytes")
+        raise PayloadTooLarge(
+            f"video is larger than {settings.max_video_bytes} bytes",
+            code=ErrorCode.VIDEO_TOO_LARGE,
+        )
     async with request.form(max_files=1, max_fields=8) as form:
         upload = form.get("video")
         if not isinstance(upload, UploadFile):
-            raise InvalidInput("the multipart field 'video' must hold a video file")
+            raise InvalidInput(
+                "the multipart field 'video' must hold a video file", code=ErrorCode.VIDEO_MISSING
+            )
         suffix = video.check_extension(upload.filename)
         path = settings.data_dir / "uploads" / f"{uuid.uuid4().hex}{suffix}"
         await asyncio.to_thread(

@@ -13,7 +13,7 @@ from ebrcs.checkout import cart
 from ebrcs.checkout import service as checkout
 from ebrcs.checkout.models import SessionStatus
 from ebrcs.db.base import utcnow
-from ebrcs.errors import Conflict
+from ebrcs.errors import Conflict, ErrorCode
 from ebrcs.orders import service
 from ebrcs.orders.models import Order, OrderItem, PaymentStatus
 
@@ -38,10 +38,12 @@ def confirm(*, db: Session, session_id: uuid.UUID, user: User) -> tuple[Order, b
         if existing is not None:
             return _loaded(db, existing.id), False
         if session.status == SessionStatus.COMPLETED:
-            raise Conflict("checkout session is completed")
+            raise Conflict("checkout session is completed", code=ErrorCode.SESSION_NOT_ACTIVE)
         bill = cart.load(db=db, session_id=session.id)
         if not bill.lines:
-            raise Conflict("the cart is empty: add items before confirming")
+            raise Conflict(
+                "the cart is empty: add items before confirming", code=ErrorCode.CART_EMPTY
+            )
         order = Order(
             user_id=user.id,
             session_id=session.id,

@@ -10,7 +10,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ebrcs.auth.models import Role, User
-from ebrcs.errors import NotFound
+from ebrcs.errors import ErrorCode, NotFound
 from ebrcs.orders.models import Order, OrderItem
 
 # Every order body shows product names and admin listings the buyer: load them with the order.
@@ -35,7 +35,7 @@ def get_visible(*, db: Session, order_id: uuid.UUID, user: User) -> Order:
     """The order if it is the caller's or the caller is an admin; NotFound otherwise."""
     order = get(db=db, order_id=order_id)
     if order is None or (order.user_id != user.id and user.role != Role.ADMIN):
-        raise NotFound("order not found")
+        raise NotFound("order not found", code=ErrorCode.ORDER_NOT_FOUND)
     return order
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ebrcs.errors import InvalidInput
+from ebrcs.errors import ErrorCode, InvalidInput
 
 MAX_FRAME_WIDTH = 960
 """Wider frames are shrunk: counting needs no more detail than the live camera sends."""
@@ -27,7 +27,9 @@ class VideoFrames:
         self._capture = cv2.VideoCapture(str(self.path))
         if not self._capture.isOpened():
             self._capture.release()
-            raise InvalidInput(f"cannot open {self.path.name} as a video")
+            raise InvalidInput(
+                f"cannot open {self.path.name} as a video", code=ErrorCode.VIDEO_UNDECODABLE
+            )
         fps = self._capture.get(cv2.CAP_PROP_FPS) or 0.0
         self.fps = fps if 1.0 <= fps <= 240.0 else FALLBACK_FPS
         self.frame_count = max(int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0), 0)

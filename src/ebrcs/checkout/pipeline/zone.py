@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import supervision as sv
 
-from ebrcs.errors import InvalidInput
+from ebrcs.errors import ErrorCode, InvalidInput
 
 Polygon = list[tuple[float, float]]
 
@@ -15,14 +15,14 @@ Polygon = list[tuple[float, float]]
 def check_polygon(points: Sequence[Sequence[float]]) -> Polygon:
     """The polygon as ``(x, y)`` tuples if it has at least 3 points inside [0, 1]."""
     if len(points) < 3:
-        raise InvalidInput("a zone needs at least 3 points")
+        raise InvalidInput("a zone needs at least 3 points", code=ErrorCode.INVALID_ROI)
     polygon = []
     for point in points:
         if len(point) != 2:
-            raise InvalidInput("each zone point is an (x, y) pair")
+            raise InvalidInput("each zone point is an (x, y) pair", code=ErrorCode.INVALID_ROI)
         x, y = float(point[0]), float(point[1])
         if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
-            raise InvalidInput("zone points are normalised to [0, 1]")
+            raise InvalidInput("zone points are normalised to [0, 1]", code=ErrorCode.INVALID_ROI)
         polygon.append((x, y))
     return polygon
 
