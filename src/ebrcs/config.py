@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     max_video_tasks: int = Field(default=2, ge=1)
     checkout_remove_on_exit: bool = True
     learn_from_corrections: bool = False
+    # Product picker of the web app: names whose fuzzy match (rapidfuzz WRatio, 0-100) to the
+    # query scores below this are left out. 60 keeps a typo or a missing word ("banan",
+    # "arla milk" for "Arla-Standard-Milk", both 85+) and drops unrelated names (mostly under 45).
+    picker_min_score: float = Field(default=60.0, ge=0.0, le=100.0)
 
     host: str = "127.0.0.1"
     port: int = 8000

@@ -61,6 +61,22 @@ class ProductDetail(ProductOut):
     images: list[ProductImageOut]
 
 
+class PickerProduct(BaseModel):
+    """A product the picker offers: name, price, first photo and how well it matched."""
+
+    id: uuid.UUID
+    name: str
+    price: Decimal
+    image_url: str | None
+    score: float
+
+
+class PickerResults(BaseModel):
+    """Products matching a picker search, best first."""
+
+    items: list[PickerProduct]
+
+
 class ProductPage(BaseModel):
     """One page of products, newest first."""
 

@@ -10,12 +10,14 @@ from fastapi import APIRouter, File, Form, Query, UploadFile, status
 from fastapi.responses import FileResponse
 
 from ebrcs.auth.deps import AdminUser, CurrentUser
-from ebrcs.catalog import flows, service
+from ebrcs.catalog import flows, search, service
 from ebrcs.catalog.models import Product
 from ebrcs.catalog.photos import media_type, photo_file
 from ebrcs.catalog.schemas import (
     Match,
     PhotosAdded,
+    PickerProduct,
+    PickerResults,
     ProductDetail,
     ProductImageOut,
     ProductOut,
@@ -106,6 +108,36 @@ def list_products(
     )
     items = [product_out(product, count) for product, count in rows]
     return ProductPage(items=items, total=total, offset=offset, limit=limit)
+
+
+def _image_url(product_id: uuid.UUID, image_id: uuid.UUID | None) -> str | None:
+    """Where a stored photo is served, or None for a vector without a photo."""
+    return f"/api/products/{product_id}/images/{image_id}" if image_id else None
+
+
+# Declared before /api/products/{product_id}, which would otherwise take "search" for an id.
+@router.get("/api/products/search")
+def search_products(
+    _user: CurrentUser,
+    db: DbSession,
+    settings: SettingsDep,
+    q: Annotated[str, Query(max_length=200)] = "",
+    limit: Annotated[int, Query(ge=1, le=100)] = 24,
+) -> PickerResults:
+    """Sellable products for the picker: fuzzy, accent- and case-insensitive; blank browses."""
+    found = search.search(db=db, query=q, limit=limit, min_score=settings.picker_min_score)
+    return PickerResults(
+        items=[
+            PickerProduct(
+                id=hit.product.id,
+                name=hit.product.name,
+                price=hit.product.price,
+                image_url=_image_url(hit.product.id, hit.image_id),
+                score=hit.score,
+            )
+            for hit in found
+        ]
+    )
 
 
 @router.get("/api/products/{product_id}")
