@@ -145,3 +145,25 @@ def test_admin_routes_refuse_shoppers(client: TestClient, shopper: Any) -> None:
     for path in ("/api/admin/orders", "/api/admin/dashboard"):
         assert client.get(path, headers=shopper.headers).status_code == 403
         assert client.get(path).status_code == 401
+
+
+def test_the_order_a_checkout_became_is_found_by_its_session(
+    client: TestClient,
+    shopper: Any,
+    make_account: Callable[..., Any],
+    make_product: MakeProduct,
+    open_session: OpenSession,
+) -> None:
+    gum = make_product("Gum", "0.10")
+    session_id = open_session(shopper, {gum: 2})
+    other = open_session(shopper, {gum: 1})
+    for paid in (session_id, other):
+        client.post(f"/api/sessions/{paid}/billing/confirm", headers=shopper.headers)
+    response = client.get(f"/api/orders?session_id={session_id}", headers=shopper.headers)
+    [order] = response.json()["orders"]
+    assert order["session_id"] == str(session_id)
+    assert order["total_items"] == 2
+    # Someone else's session finds nothing, as if it did not exist.
+    stranger = make_account()
+    response = client.get(f"/api/orders?session_id={session_id}", headers=stranger.headers)
+    assert response.json()["orders"] == []

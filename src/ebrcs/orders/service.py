@@ -53,6 +53,7 @@ def find(
     offset: int,
     user_id: uuid.UUID | None = None,
     username: str | None = None,
+    session_id: uuid.UUID | None = None,
     confirmed_from: datetime | None = None,
     confirmed_to: datetime | None = None,
 ) -> tuple[Sequence[Order], int]:
@@ -62,6 +63,8 @@ def find(
         query = query.where(Order.user_id == user_id)
     if username is not None:
         query = query.join(User, User.id == Order.user_id).where(User.username == username)
+    if session_id is not None:
+        query = query.where(Order.session_id == session_id)
     if (start := _as_utc(confirmed_from)) is not None:
         query = query.where(Order.confirmed_at >= start)
     if (end := _as_utc(confirmed_to)) is not None:

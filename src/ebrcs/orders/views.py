@@ -100,10 +100,16 @@ def confirm_billing(
 
 @orders_router.get("")
 def list_orders(
-    db: DbSession, user: CurrentUser, limit: Limit = 20, offset: Offset = 0
+    db: DbSession,
+    user: CurrentUser,
+    limit: Limit = 20,
+    offset: Offset = 0,
+    session_id: uuid.UUID | None = None,
 ) -> OrderPage:
-    """The caller's orders, newest first."""
-    orders, total = service.find(db=db, user_id=user.id, limit=limit, offset=offset)
+    """The caller's orders, newest first; ``session_id``: the order that checkout became."""
+    orders, total = service.find(
+        db=db, user_id=user.id, session_id=session_id, limit=limit, offset=offset
+    )
     return OrderPage(
         orders=[OrderOut.of(order) for order in orders], total=total, limit=limit, offset=offset
     )
