@@ -8,9 +8,11 @@ import uuid
 import numpy as np
 import pytest
 
-from ebrcs.catalog.index import ProductIndex
+from ebrcs.catalog import vectors as vectors_module
+from ebrcs.catalog.index import INDEX_KINDS, RAW_SPACE, ProductIndex
 from ebrcs.catalog.rwlock import ReadWriteLock
 from ebrcs.catalog.snapshots import read_snapshot, write_snapshot
+from ebrcs.catalog.vectors import KINDS
 
 
 def unit_vectors(count: int, dim: int, seed: int) -> np.ndarray:
@@ -18,8 +20,10 @@ def unit_vectors(count: int, dim: int, seed: int) -> np.ndarray:
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
-@pytest.fixture(params=["flat", "hnsw"])
-def kind(request: pytest.FixtureRequest) -> str:
+@pytest.fixture(params=INDEX_KINDS)
+def kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    # A graph from the fifth vector on, so that these small indexes search through it.
+    monkeypatch.setattr(vectors_module, "PCA_TRAIN_MIN", 5)
     return request.param
 
 
@@ -205,15 +209,18 @@ def test_a_restored_snapshot_has_the_same_prototypes_without_the_vectors_it_hide
     index.add(np.arange(1, 10), vectors, owners)
     index.remove([2])
     write_snapshot(index, tmp_path / "products.faiss")
-    header, faiss_index = read_snapshot(tmp_path / "products.faiss")
+    header, parts = read_snapshot(tmp_path / "products.faiss")
     still_active = {i: owners[i - 1] for i in range(1, 10) if i not in (2, 6)}
+    assert (header.kind, header.parts) == (kind, 2 if kind == "hnsw_pca" else 1)
     restored = ProductIndex.restore(
-        faiss_index,
-        kind=kind,
+        KINDS[kind].from_parts(parts, findable=set(still_active)),
+        dim=8,
         embedder_id="test",
+        space=RAW_SPACE,
         watermark=header.watermark,
         products=still_active,
     )
+    assert restored.search(vectors[[5]], 9)[0][0].embedding_id != 6
     queries = unit_vectors(3, 8, seed=11)
     findable = {i - 1 for i in still_active}
     assert_same_scores(

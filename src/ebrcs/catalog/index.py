@@ -1,89 +1,141 @@
-"""The live product index: FAISS inner-product search over explicit embedding ids."""
+"""The live product index: nearest stored vectors of active products, over explicit ids."""
 
 from __future__ import annotations
 
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 
 import faiss
 import numpy as np
 
 from ebrcs.catalog.rwlock import ReadWriteLock
+from ebrcs.catalog.vectors import INDEX_KINDS, IndexedVectors, new_vectors
 from ebrcs.recognition.types import Hit
 
-INDEX_KINDS = ("flat", "hnsw")
-HNSW_NEIGHBOURS = 32
-HNSW_EF_CONSTRUCTION = 40
-HNSW_EF_SEARCH = 256
+__all__ = ["INDEX_KINDS", "RAW_SPACE", "Change", "ProductIndex", "VectorSpace"]
 
 # Parallelism comes from concurrent reader threads (FAISS releases the GIL); an OpenMP team
 # inside every single-query search only oversubscribes the cores. Measured on the 2-core
 # box: one 20k-vector search took 18 ms with one OpenMP thread and 78 ms with two.
 faiss.omp_set_num_threads(1)
 
-# Rows reconstructed at a time when a restored index recomputes its product prototypes.
-RESTORE_CHUNK = 65536
+
+@dataclass(frozen=True)
+class VectorSpace:
+    """How raw vectors (embedder output, database rows) become the vectors an index holds.
+
+    ``tag`` names the space (e.g. an adapter version) in snapshots: a snapshot made in
+    another space is stale. ``transform`` maps ``(n, raw dim)`` float32 rows to ``(n, dim)``
+    unit rows; None keeps raw vectors as they are. ``dim`` is the output dimension when it
+    differs from the raw one.
+    """
+
+    tag: str = "raw"
+    transform: Callable[[np.ndarray], np.ndarray] | None = field(default=None, compare=False)
+    dim: int | None = None
+
+    def apply(self, vectors: np.ndarray) -> np.ndarray:
+        """``vectors`` in this space, as contiguous float32 rows."""
+        if self.transform is not None:
+            vectors = self.transform(vectors)
+        return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
-def _new_faiss_index(dim: int, kind: str) -> faiss.IndexIDMap2:
-    if kind == "flat":
-        inner = faiss.IndexFlatIP(dim)
-    elif kind == "hnsw":
-        inner = faiss.IndexHNSWFlat(dim, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
-        inner.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-        inner.hnsw.efSearch = HNSW_EF_SEARCH
-    else:
-        raise ValueError(f"unknown index kind {kind!r}; choose one of {INDEX_KINDS}")
-    return faiss.IndexIDMap2(inner)
+RAW_SPACE = VectorSpace()
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change applied to an index, as a rebuild replays it: raw vectors, in order."""
+
+    added: bool
+    embedding_ids: np.ndarray
+    vectors: np.ndarray | None = None
+    product_ids: Sequence[uuid.UUID] = ()
+
+
+@dataclass
+class _Content:
+    """Everything a swap replaces at once."""
+
+    kind: str
+    space: VectorSpace
+    vectors: IndexedVectors
+    products: dict[int, uuid.UUID] = field(default_factory=dict)
+    sums: dict[uuid.UUID, np.ndarray] = field(default_factory=dict)
+    counts: dict[uuid.UUID, int] = field(default_factory=dict)
+    watermark: int = 0
 
 
 class ProductIndex:
     """Nearest stored vectors of active products, by inner product (cosine on unit vectors).
 
     Thread-safety: every method may be called from any thread. ``search`` holds the read side
-    of a writer-preferring lock, so searches run in parallel; ``add`` and ``remove`` hold the
-    write side. Nothing slow (embedding, database, disk) ever happens under that lock.
+    of a writer-preferring lock, so searches run in parallel; ``add``, ``remove`` and
+    ``swap_in`` hold the write side. Nothing slow (embedding, database, disk) ever happens
+    under that lock.
 
     Ordering: the index follows the database. Callers that commit a change and then apply it
     hold ``commit_lock`` across both steps, so changes reach the index in commit order.
     Vectors are keyed by their ``embedding_id``; ids are never reused, so a vector never
     changes under its id.
 
-    ``kind="hnsw"`` is an approximate graph index for large catalogues. HNSW graphs cannot
-    delete, so removed ids are hidden by a search-time filter and re-adding one reveals it.
+    Kinds (``ebrcs.catalog.vectors``): ``flat`` scans every vector exactly; ``hnsw`` and
+    ``hnsw_pca`` are approximate graphs for large catalogues, which hide removed ids at
+    search time (at once) and reveal them when re-added.
+
+    Space: callers always pass raw vectors (``dim`` wide); the index maps them, and every
+    query, through its ``VectorSpace`` and holds the results.
 
     Prototypes: for every product with findable vectors the index keeps the running sum of
-    those vectors (float64, ``dim`` x 8 bytes per product) and their count, updated in
-    O(vectors changed) by ``add`` and ``remove`` under the same write lock, so a product's
-    prototype (its mean photo direction) is always exactly in step with what ``search`` finds.
+    those vectors (float64, 8 bytes per dimension per product) and their count, updated in
+    O(vectors changed) under the same write lock, so a product's prototype (its mean photo
+    direction) is always exactly in step with what ``search`` finds.
     """
 
-    def __init__(self, dim: int, kind: str = "flat", *, embedder_id: str | None = None) -> None:
+    def __init__(
+        self,
+        dim: int,
+        kind: str = "flat",
+        *,
+        embedder_id: str | None = None,
+        space: VectorSpace = RAW_SPACE,
+    ) -> None:
         self.dim = dim
-        self.kind = kind
         self.embedder_id = embedder_id
         self.commit_lock = threading.Lock()
-        self._index = _new_faiss_index(dim, kind)
+        self.rebuild_lock = threading.Lock()  # one background rebuild at a time (catalog.rebuild)
         self._lock = ReadWriteLock()
-        self._products: dict[int, uuid.UUID] = {}
-        self._hidden: set[int] = set()
-        self._sums: dict[uuid.UUID, np.ndarray] = {}
-        self._counts: dict[uuid.UUID, int] = {}
-        self._search_params: faiss.SearchParameters | None = None
-        self._filter_refs: tuple[object, ...] = ()
-        self._watermark = 0
+        self._content = _Content(kind, space, new_vectors(kind, space.dim or dim))
+        self._journal: list[Change] | None = None
         self._version = 0
+
+    @property
+    def kind(self) -> str:
+        """The index kind now answering searches."""
+        return self._content.kind
+
+    @property
+    def space(self) -> VectorSpace:
+        """The vector space the index holds its vectors in."""
+        return self._content.space
 
     @property
     def ntotal(self) -> int:
         """How many vectors can be found now."""
-        return len(self._products)
+        return len(self._content.products)
+
+    @property
+    def hidden(self) -> int:
+        """How many removed vectors a graph index still stores (a rebuild reclaims them)."""
+        return self._content.vectors.hidden
 
     @property
     def watermark(self) -> int:
         """The highest embedding id this index has applied (found, hidden or skipped)."""
-        return self._watermark
+        return self._content.watermark
 
     @property
     def version(self) -> int:
@@ -93,66 +145,62 @@ class ProductIndex:
     def add(
         self, embedding_ids: np.ndarray, vectors: np.ndarray, product_ids: Sequence[uuid.UUID]
     ) -> None:
-        """Make ``vectors`` findable under their ids; ids already present are ignored."""
+        """Make raw ``vectors`` findable under their ids; ids already present are ignored."""
         ids = np.ascontiguousarray(embedding_ids, dtype=np.int64).reshape(-1)
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(ids), self.dim)
+        raw = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(ids), self.dim)
         if len(product_ids) != len(ids):
             raise ValueError("one product id is needed per vector")
+        space = self.space
+        mapped = space.apply(raw)  # outside the lock; redone only if a swap changed the space
         with self._lock.write():
-            fresh = [
-                position
-                for position, embedding_id in enumerate(ids.tolist())
-                if embedding_id not in self._products
-            ]
-            revealed = [i for i in fresh if int(ids[i]) in self._hidden]
-            appended = [i for i in fresh if int(ids[i]) not in self._hidden]
-            if appended:
-                self._index.add_with_ids(vectors[appended], ids[appended])
-            for position in fresh:
-                self._products[int(ids[position])] = product_ids[position]
-                self._count_in(product_ids[position], vectors[position])
-            if revealed:
-                self._hidden.difference_update(int(ids[i]) for i in revealed)
-                self._rebuild_filter()
+            content = self._content
+            if content.space is not space:
+                mapped = content.space.apply(raw)
+            fresh = [p for p, i in enumerate(ids.tolist()) if i not in content.products]
+            if fresh:
+                content.vectors.add(ids[fresh], mapped[fresh])
+                for position in fresh:
+                    content.products[int(ids[position])] = product_ids[position]
+                    self._count_in(product_ids[position], mapped[position])
+                if self._journal is not None:
+                    owners = [product_ids[p] for p in fresh]
+                    self._journal.append(Change(True, ids[fresh], raw[fresh], owners))
             if len(ids):
-                self._watermark = max(self._watermark, int(ids.max()))
+                content.watermark = max(content.watermark, int(ids.max()))
             self._version += 1
 
     def remove(self, embedding_ids: Iterable[int]) -> int:
-        """Stop finding these ids; returns how many were findable."""
-        wanted = np.fromiter((int(i) for i in embedding_ids), dtype=np.int64)
+        """Stop finding these ids at once; returns how many were findable."""
+        wanted = [int(i) for i in embedding_ids]
         with self._lock.write():
-            present = [int(i) for i in wanted if int(i) in self._products]
+            content = self._content
+            present = [i for i in dict.fromkeys(wanted) if i in content.products]
             if not present:
                 return 0
-            removed = self._index.reconstruct_batch(np.array(present, dtype=np.int64))
+            removed = content.vectors.reconstruct(present)
             for embedding_id, vector in zip(present, removed, strict=True):
-                self._count_out(self._products.pop(embedding_id), vector)
-            if self.kind == "flat":
-                self._index.remove_ids(np.array(present, dtype=np.int64))
-            else:
-                self._hidden.update(present)
-                self._rebuild_filter()
+                self._count_out(content.products.pop(embedding_id), vector)
+            content.vectors.remove(present)
+            if self._journal is not None:
+                self._journal.append(Change(False, np.array(present, dtype=np.int64)))
             self._version += 1
             return len(present)
 
     def mark_applied(self, embedding_id: int) -> None:
         """Record that every id up to ``embedding_id`` has been considered."""
         with self._lock.write():
-            self._watermark = max(self._watermark, embedding_id)
+            self._content.watermark = max(self._content.watermark, embedding_id)
 
     def search(self, queries: np.ndarray, k: int) -> list[list[Hit]]:
-        """The ``k`` nearest vectors of each query, best first."""
-        queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
+        """The ``k`` nearest vectors of each raw query, best first."""
+        raw = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
         with self._lock.read():
-            if not self._products or k < 1:
-                return [[] for _ in range(len(queries))]
-            k = min(k, len(self._products))
-            if self._search_params is None:
-                scores, labels = self._index.search(queries, k)
-            else:
-                scores, labels = self._index.search(queries, k, params=self._search_params)
-            products = self._products
+            content = self._content
+            if not content.products or k < 1:
+                return [[] for _ in range(len(raw))]
+            k = min(k, len(content.products))
+            scores, labels = content.vectors.search(content.space.apply(raw), k)
+            products = content.products
             return [
                 [
                     Hit(embedding_id=label, product_id=products[label], score=score)
@@ -165,30 +213,32 @@ class ProductIndex:
     def prototype_scores(
         self, queries: np.ndarray, candidates: Sequence[Iterable[uuid.UUID]]
     ) -> list[dict[uuid.UUID, float]]:
-        """Cosine of each query to the prototype (mean findable vector) of its candidates.
+        """Cosine of each raw query to the prototype (mean findable vector) of its candidates.
 
         ``candidates[i]`` are the products to score for ``queries[i]``, typically those its
         nearest-neighbour search found; products with no findable vector left are omitted.
         """
-        queries = np.asarray(queries, dtype=np.float64).reshape(-1, self.dim)
-        if len(candidates) != len(queries):
+        raw = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
+        if len(candidates) != len(raw):
             raise ValueError("one candidate list is needed per query")
         scored = []
         with self._lock.read():
-            for query, products in zip(queries, candidates, strict=True):
-                known = [p for p in dict.fromkeys(products) if p in self._sums]
+            sums = self._content.sums
+            mapped = self._content.space.apply(raw).astype(np.float64)
+            for query, products in zip(mapped, candidates, strict=True):
+                known = [p for p in dict.fromkeys(products) if p in sums]
                 if not known:
                     scored.append({})
                     continue
-                sums = np.stack([self._sums[p] for p in known])
-                cosines = sums @ query / np.maximum(np.linalg.norm(sums, axis=1), 1e-12)
+                stacked = np.stack([sums[p] for p in known])
+                cosines = stacked @ query / np.maximum(np.linalg.norm(stacked, axis=1), 1e-12)
                 scored.append(dict(zip(known, cosines.tolist(), strict=True)))
         return scored
 
     def ids(self) -> set[int]:
         """The ids that can be found now."""
         with self._lock.read():
-            return set(self._products)
+            return set(self._content.products)
 
     def ids_of(self, product_ids: Iterable[uuid.UUID] | None) -> set[int]:
         """The findable ids of these products (all ids when None); a scan of the id map."""
@@ -196,77 +246,95 @@ class ProductIndex:
             return self.ids()
         wanted = set(product_ids)
         with self._lock.read():
-            return {i for i, product_id in self._products.items() if product_id in wanted}
+            return {i for i, product in self._content.products.items() if product in wanted}
 
-    def export(self, write: Callable[[faiss.IndexIDMap2, int], None]) -> None:
-        """Call ``write(faiss_index, watermark)`` while no writer can change the index."""
+    def export(self, write: Callable[[str, VectorSpace, list[faiss.Index], int], None]) -> None:
+        """Call ``write(kind, space, faiss_parts, watermark)`` while no writer can change them."""
         with self._lock.read():
-            write(self._index, self._watermark)
+            content = self._content
+            write(content.kind, content.space, content.vectors.parts(), content.watermark)
+
+    def start_journal(self) -> None:
+        """Record every change from now on, for ``replay_journal`` (caller holds commit_lock)."""
+        with self._lock.write():
+            self._journal = []
+
+    def stop_journal(self) -> list[Change]:
+        """Stop recording; returns the changes recorded since ``start_journal``."""
+        with self._lock.write():
+            journal, self._journal = self._journal or [], None
+            return journal
+
+    def replay_journal(self, built: ProductIndex) -> int:
+        """Apply the changes recorded here onto ``built``, in order; returns how many.
+
+        The caller holds ``commit_lock``, so no change can slip between replay and swap.
+        """
+        journal = self.stop_journal()
+        for change in journal:
+            if change.added:
+                built.add(change.embedding_ids, change.vectors, change.product_ids)
+            else:
+                built.remove(change.embedding_ids.tolist())
+        built.mark_applied(self.watermark)
+        return len(journal)
+
+    def swap_in(self, built: ProductIndex) -> None:
+        """Replace this index's content by ``built``'s in O(1); ``built`` is spent.
+
+        The caller holds ``commit_lock`` (and replayed what changed while ``built`` was
+        being made), so the swapped-in content is exactly in step with the database. Searches
+        before the swap see the old content whole, searches after it the new.
+        """
+        if built.dim != self.dim or built.embedder_id != self.embedder_id:
+            raise ValueError("a swapped-in index must have the same raw dimension and embedder")
+        with self._lock.write():
+            self._content, built._content = built._content, self._content
+            self._version += 1
 
     @classmethod
     def restore(
         cls,
-        faiss_index: faiss.IndexIDMap2,
+        vectors: IndexedVectors,
         *,
-        kind: str,
+        dim: int,
         embedder_id: str | None,
+        space: VectorSpace,
         watermark: int,
         products: dict[int, uuid.UUID],
     ) -> ProductIndex:
-        """An index around a loaded FAISS index; ids missing from ``products`` stay hidden."""
-        index = cls(faiss_index.d, kind, embedder_id=embedder_id)
-        stored = faiss.vector_to_array(faiss_index.id_map).astype(np.int64)
-        unknown = [int(i) for i in stored if int(i) not in products]
-        index._index = faiss_index
-        index._products = {int(i): products[int(i)] for i in stored if int(i) in products}
-        index._watermark = watermark
-        index._sum_stored_vectors(stored)
-        if unknown and kind == "flat":
-            faiss_index.remove_ids(np.array(unknown, dtype=np.int64))
-        elif unknown:
-            index._hidden = set(unknown)
-            index._rebuild_filter()
-        return index
+        """An index around vectors read from a snapshot; ``products`` are the findable ids.
 
-    def _sum_stored_vectors(self, stored: np.ndarray) -> None:
-        """Recompute every prototype sum from the FAISS storage (``stored``: ids by position)."""
-        inner = faiss.downcast_index(self._index.index)
-        for start in range(0, len(stored), RESTORE_CHUNK):
-            vectors = inner.reconstruct_n(start, min(RESTORE_CHUNK, len(stored) - start))
-            ids = stored[start : start + len(vectors)].tolist()
-            for embedding_id, vector in zip(ids, vectors, strict=True):
-                product = self._products.get(embedding_id)
+        ``vectors`` must already hide (or have dropped) every stored id not in ``products``.
+        """
+        index = cls(dim, vectors.kind, embedder_id=embedder_id, space=space)
+        content = index._content
+        content.vectors, content.watermark = vectors, watermark
+        for ids, stored in vectors.chunks():
+            for embedding_id, vector in zip(ids.tolist(), stored, strict=True):
+                product = products.get(embedding_id)
                 if product is not None:
-                    self._count_in(product, vector)
+                    content.products[embedding_id] = product
+                    index._count_in(product, vector)
+        return index
 
     def _count_in(self, product_id: uuid.UUID, vector: np.ndarray) -> None:
         """Add one findable vector to its product's prototype sum (writer held)."""
-        total = self._sums.get(product_id)
+        content = self._content
+        total = content.sums.get(product_id)
         if total is None:
-            self._sums[product_id] = vector.astype(np.float64)
-            self._counts[product_id] = 1
+            content.sums[product_id] = vector.astype(np.float64)
+            content.counts[product_id] = 1
         else:
             total += vector
-            self._counts[product_id] += 1
+            content.counts[product_id] += 1
 
     def _count_out(self, product_id: uuid.UUID, vector: np.ndarray) -> None:
         """Take one vector out of its product's sum; the last one drops the product (writer)."""
-        if self._counts[product_id] == 1:
+        content = self._content
+        if content.counts[product_id] == 1:
             # Dropping the entry instead of subtracting leaves no rounding residue behind.
-            del self._sums[product_id], self._counts[product_id]
+            del content.sums[product_id], content.counts[product_id]
         else:
-            self._sums[product_id] -= vector
-            self._counts[product_id] -= 1
-
-    def _rebuild_filter(self) -> None:
-        """Refresh the search-time filter that hides removed HNSW vectors (writer held)."""
-        if not self._hidden:
-            self._search_params, self._filter_refs = None, ()
-            return
-        hidden = faiss.IDSelectorBatch(np.array(sorted(self._hidden), dtype=np.int64))
-        visible = faiss.IDSelectorNot(hidden)
-        params = faiss.SearchParametersHNSW()
-        params.sel = visible
-        params.efSearch = HNSW_EF_SEARCH
-        # FAISS keeps raw pointers: the selectors must live as long as the parameters.
-        self._search_params, self._filter_refs = params, (hidden, visible)
+            content.sums[product_id] -= vector
+            content.counts[product_id] -= 1

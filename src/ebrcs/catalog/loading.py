@@ -9,12 +9,13 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from ebrcs.catalog import service
-from ebrcs.catalog.index import ProductIndex
+from ebrcs.catalog.index import RAW_SPACE, ProductIndex, VectorSpace
 from ebrcs.catalog.snapshots import (
     CorruptSnapshot,
     read_snapshot,
     remove_stale_temp_files,
 )
+from ebrcs.catalog.vectors import AUTO_KIND, KINDS
 from ebrcs.embedding.base import Embedder
 
 log = logging.getLogger(__name__)
@@ -44,40 +45,58 @@ def check_embedder(*, db: Session, embedder: Embedder) -> None:
 
 
 def _snapshot_index(
-    path: Path, *, kind: str, embedder: Embedder, owners: dict[int, uuid.UUID]
+    path: Path, *, kind: str, embedder: Embedder, space: VectorSpace, owners: dict[int, uuid.UUID]
 ) -> tuple[ProductIndex | None, str]:
     """The index a usable snapshot holds, or None with why it was not used."""
     try:
-        header, faiss_index = read_snapshot(path)
+        header, parts = read_snapshot(path)
     except FileNotFoundError:
         return None, "no snapshot"
     except (CorruptSnapshot, OSError) as error:
         return None, f"snapshot unusable ({error})"
-    if (header.kind, header.dim, header.embedder_id) != (kind, embedder.dim, embedder.id):
-        return None, f"snapshot stale (made for {header.kind}/{header.embedder_id})"
+    wanted_kind = header.kind if kind == AUTO_KIND else kind
+    made_for = (header.kind, header.dim, header.embedder_id, header.space)
+    if made_for != (wanted_kind, embedder.dim, embedder.id, space.tag):
+        return None, f"snapshot stale (made for {header.kind}/{header.embedder_id}/{header.space})"
+    vectors = KINDS[header.kind].from_parts(parts, findable=set(owners))
     index = ProductIndex.restore(
-        faiss_index, kind=kind, embedder_id=embedder.id, watermark=header.watermark, products=owners
+        vectors,
+        dim=embedder.dim,
+        embedder_id=embedder.id,
+        space=space,
+        watermark=header.watermark,
+        products=owners,
     )
     return index, f"snapshot at watermark {header.watermark}"
 
 
 def open_product_index(
-    *, db: Session, embedder: Embedder, kind: str, snapshot_path: Path
+    *,
+    db: Session,
+    embedder: Embedder,
+    kind: str,
+    snapshot_path: Path,
+    space: VectorSpace = RAW_SPACE,
 ) -> ProductIndex:
     """The live index: a snapshot if usable, brought exactly in step with the database.
 
     Vectors the snapshot holds but the database no longer lists as active are dropped;
     active vectors it lacks (newer rows, or products reactivated since) are read from the
     database. A missing, stale or corrupt snapshot means a rebuild from the database.
+    With ``kind="auto"`` a snapshot of any kind is used (its graph is not rebuilt) and a
+    rebuild from the database makes a flat index; ``IndexKindSwitch`` changes it later.
     """
     check_embedder(db=db, embedder=embedder)
     remove_stale_temp_files(snapshot_path)
     # Read the watermark first: rows committed after it are picked up by later catch-up.
     watermark = service.highest_embedding_id(db=db)
     owners = service.active_vector_owners(db=db, up_to=watermark)
-    index, source = _snapshot_index(snapshot_path, kind=kind, embedder=embedder, owners=owners)
+    index, source = _snapshot_index(
+        snapshot_path, kind=kind, embedder=embedder, space=space, owners=owners
+    )
     if index is None:
-        index = ProductIndex(embedder.dim, kind, embedder_id=embedder.id)
+        fresh_kind = "flat" if kind == AUTO_KIND else kind
+        index = ProductIndex(embedder.dim, fresh_kind, embedder_id=embedder.id, space=space)
     missing = set(owners) - index.ids()
     loaded = 0
     if missing:
@@ -101,7 +120,7 @@ def open_product_index(
         source,
         loaded,
         watermark,
-        kind,
+        index.kind,
         embedder.id,
     )
     return index

@@ -18,11 +18,11 @@ from typing import BinaryIO
 import faiss
 
 from ebrcs.catalog.disk import fsync_dir
-from ebrcs.catalog.index import ProductIndex
+from ebrcs.catalog.index import INDEX_KINDS, ProductIndex, VectorSpace
 
 log = logging.getLogger(__name__)
 
-SNAPSHOT_FORMAT = 1
+SNAPSHOT_FORMAT = 2  # 2: several FAISS parts (a graph and its store) and the vector space
 TRAILER = struct.Struct("<QI")  # payload length, CRC-32 of the payload
 STALE_TEMP_SECONDS = 3600
 
@@ -39,6 +39,8 @@ class SnapshotHeader:
     dim: int
     embedder_id: str | None
     watermark: int
+    space: str
+    parts: int
 
 
 def write_snapshot(index: ProductIndex, path: Path) -> SnapshotHeader:
@@ -47,8 +49,10 @@ def write_snapshot(index: ProductIndex, path: Path) -> SnapshotHeader:
     temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     written: list[SnapshotHeader] = []
 
-    def _write(faiss_index: faiss.IndexIDMap2, watermark: int) -> None:
-        header = SnapshotHeader(index.kind, index.dim, index.embedder_id, watermark)
+    def _write(kind: str, space: VectorSpace, parts: list[faiss.Index], watermark: int) -> None:
+        header = SnapshotHeader(
+            kind, index.dim, index.embedder_id, watermark, space.tag, len(parts)
+        )
         with temp.open("wb") as file:
             file.write(json.dumps({"format": SNAPSHOT_FORMAT, **header.__dict__}).encode() + b"\n")
             length, crc = 0, 0
@@ -59,7 +63,8 @@ def write_snapshot(index: ProductIndex, path: Path) -> SnapshotHeader:
                 length += len(data)
                 crc = zlib.crc32(data, crc)
 
-            faiss.write_index(faiss_index, faiss.PyCallbackIOWriter(_chunk))
+            for part in parts:
+                faiss.write_index(part, faiss.PyCallbackIOWriter(_chunk))
             file.write(TRAILER.pack(length, crc))
             file.flush()
             os.fsync(file.fileno())
@@ -85,8 +90,8 @@ def _read_header(file: BinaryIO) -> SnapshotHeader:
         raise CorruptSnapshot(f"unreadable header: {error}") from error
 
 
-def read_snapshot(path: Path) -> tuple[SnapshotHeader, faiss.IndexIDMap2]:
-    """The header and FAISS index stored at ``path``; ``CorruptSnapshot`` if damaged."""
+def read_snapshot(path: Path) -> tuple[SnapshotHeader, list[faiss.Index]]:
+    """The header and FAISS parts stored at ``path``; ``CorruptSnapshot`` if damaged."""
     size = path.stat().st_size
     with path.open("rb") as file:
         header = _read_header(file)
@@ -109,13 +114,16 @@ def read_snapshot(path: Path) -> tuple[SnapshotHeader, faiss.IndexIDMap2]:
         if crc != expected_crc:
             raise CorruptSnapshot("snapshot checksum mismatch")
         file.seek(start)
+        reader = faiss.PyCallbackIOReader(file.read)
         try:
-            loaded = faiss.read_index(faiss.PyCallbackIOReader(file.read))
+            parts = [faiss.read_index(reader) for _ in range(header.parts)]
         except RuntimeError as error:
             raise CorruptSnapshot(f"FAISS cannot read the snapshot: {error}") from error
-    if not isinstance(loaded, faiss.IndexIDMap2) or loaded.d != header.dim:
-        raise CorruptSnapshot("snapshot does not hold an id-mapped index of its dimension")
-    return header, loaded
+        if file.tell() != start + length:
+            raise CorruptSnapshot("snapshot parts do not fill its payload")
+    if header.kind not in INDEX_KINDS or not parts or not isinstance(parts[0], faiss.IndexIDMap2):
+        raise CorruptSnapshot("snapshot does not hold an id-mapped index of a known kind")
+    return header, parts
 
 
 def remove_stale_temp_files(path: Path) -> None:

@@ -1,0 +1,313 @@
+"""The FAISS side of the product index: one class per index kind, all keyed by embedding id.
+
+None of these classes locks anything: ``ProductIndex`` holds its readers-writer lock around
+every call (searches on the read side, changes on the write side).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from typing import ClassVar
+
+import faiss
+import numpy as np
+
+HNSW_NEIGHBOURS = 32
+HNSW_EF_CONSTRUCTION = 40
+HNSW_EF_SEARCH = 256
+# hnsw_pca: the graph is built over this many principal components, searched for
+# RERANK_FACTOR x k candidates (at least RERANK_MIN), which are re-ranked exactly by their
+# full stored vectors. Chosen from `ebrcs bench search` (docs/PERFORMANCE.md).
+PCA_DIM = 128
+PCA_EF_SEARCH = 96
+RERANK_FACTOR = 3
+RERANK_MIN = 96
+# The graph is made once this many vectors are stored (below it an exact scan is fast anyway),
+# its projection trained on at most PCA_SAMPLE of them.
+PCA_TRAIN_MIN = 4096
+PCA_SAMPLE = 65536
+# Rows copied at a time when a whole store is read back or fed into a graph.
+CHUNK = 65536
+
+
+def _flat(dim: int) -> faiss.IndexIDMap2:
+    return faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+
+
+def _stored_chunks(index: faiss.IndexIDMap2) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Every (ids, vectors) an id-mapped index stores, in storage order, in chunks."""
+    ids = faiss.vector_to_array(index.id_map).astype(np.int64)
+    inner = faiss.downcast_index(index.index)
+    for start in range(0, len(ids), CHUNK):
+        count = min(CHUNK, len(ids) - start)
+        yield ids[start : start + count], inner.reconstruct_n(start, count)
+
+
+class IndexedVectors(ABC):
+    """Stored vectors searchable by inner product; ``add`` never sees an id already findable."""
+
+    kind: ClassVar[str]
+
+    def __init__(self, dim: int) -> None:
+        self.dim = dim
+
+    @abstractmethod
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Make these vectors findable (ids not findable now; a hidden one is revealed)."""
+
+    @abstractmethod
+    def remove(self, ids: Sequence[int]) -> None:
+        """Stop finding these findable ids."""
+
+    @abstractmethod
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Scores and ids (``-1`` padding) of the ``k`` best findable vectors per query."""
+
+    @abstractmethod
+    def reconstruct(self, ids: Sequence[int]) -> np.ndarray:
+        """The exact stored vectors of these ids."""
+
+    @abstractmethod
+    def chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Every stored (ids, vectors), findable or hidden, in chunks."""
+
+    @abstractmethod
+    def parts(self) -> list[faiss.Index]:
+        """The FAISS indexes a snapshot stores, in order."""
+
+    @classmethod
+    @abstractmethod
+    def from_parts(cls, parts: list[faiss.Index], findable: set[int]) -> IndexedVectors:
+        """Vectors read back from ``parts``; stored ids not in ``findable`` are not found."""
+
+    @property
+    def hidden(self) -> int:
+        """How many stored vectors are kept but not found (reclaimed by a rebuild)."""
+        return 0
+
+
+class FlatVectors(IndexedVectors):
+    """Exact search by a scan of every vector; removal deletes (O(n) memory move)."""
+
+    kind = "flat"
+
+    def __init__(self, dim: int, index: faiss.IndexIDMap2 | None = None) -> None:
+        super().__init__(dim)
+        self._index = index if index is not None else _flat(dim)
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        self._index.add_with_ids(vectors, ids)
+
+    def remove(self, ids: Sequence[int]) -> None:
+        self._index.remove_ids(np.asarray(ids, dtype=np.int64))
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        return self._index.search(queries, k)
+
+    def reconstruct(self, ids: Sequence[int]) -> np.ndarray:
+        return self._index.reconstruct_batch(np.asarray(ids, dtype=np.int64))
+
+    def chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        return _stored_chunks(self._index)
+
+    def parts(self) -> list[faiss.Index]:
+        return [self._index]
+
+    @classmethod
+    def from_parts(cls, parts: list[faiss.Index], findable: set[int]) -> FlatVectors:
+        (index,) = parts
+        vectors = cls(index.d, index)
+        stored = faiss.vector_to_array(index.id_map).astype(np.int64)
+        unknown = [int(i) for i in stored if int(i) not in findable]
+        if unknown:
+            vectors.remove(unknown)
+        return vectors
+
+
+class _HidingVectors(IndexedVectors):
+    """A graph cannot delete: removed ids stay stored, hidden by a search-time filter."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__(dim)
+        self._hidden: set[int] = set()
+        self._visible: tuple[faiss.IDSelector, ...] = ()
+
+    @property
+    def hidden(self) -> int:
+        return len(self._hidden)
+
+    def remove(self, ids: Sequence[int]) -> None:
+        self._hidden.update(int(i) for i in ids)
+        self._refresh_filter()
+
+    def _split_revealed(
+        self, ids: np.ndarray, vectors: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Reveal the hidden ids among ``ids``; the rest (new ones) are returned to store."""
+        revealed = [int(i) in self._hidden for i in ids.tolist()]
+        if any(revealed):
+            self._hidden.difference_update(int(i) for i in ids[revealed])
+            self._refresh_filter()
+        new = np.logical_not(revealed)
+        return ids[new], vectors[new]
+
+    def _refresh_filter(self) -> None:
+        if not self._hidden:
+            self._visible = ()
+            return
+        hidden = faiss.IDSelectorBatch(np.array(sorted(self._hidden), dtype=np.int64))
+        # FAISS keeps raw pointers: the inner selector must live as long as the outer one.
+        self._visible = (faiss.IDSelectorNot(hidden), hidden)
+
+    def _params(self, params: faiss.SearchParameters) -> faiss.SearchParameters:
+        """``params`` with the filter set; one object per search, as FAISS edits it in place."""
+        if self._visible:
+            params.sel = self._visible[0]
+        return params
+
+    def _hide_unknown(self, stored: Iterator[tuple[np.ndarray, np.ndarray]], findable: set[int]):
+        unknown = [int(i) for ids, _ in stored for i in ids.tolist() if int(i) not in findable]
+        if unknown:
+            self.remove(unknown)
+
+
+class HnswVectors(_HidingVectors):
+    """An HNSW graph over the full vectors (FAISS ``IndexHNSWFlat``)."""
+
+    kind = "hnsw"
+
+    def __init__(self, dim: int, index: faiss.IndexIDMap2 | None = None) -> None:
+        super().__init__(dim)
+        if index is None:
+            inner = faiss.IndexHNSWFlat(dim, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
+            inner.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+            index = faiss.IndexIDMap2(inner)
+        self._index = index
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        ids, vectors = self._split_revealed(ids, vectors)
+        if len(ids):
+            self._index.add_with_ids(vectors, ids)
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        params = faiss.SearchParametersHNSW()
+        params.efSearch = max(HNSW_EF_SEARCH, k)
+        return self._index.search(queries, k, params=self._params(params))
+
+    def reconstruct(self, ids: Sequence[int]) -> np.ndarray:
+        return self._index.reconstruct_batch(np.asarray(ids, dtype=np.int64))
+
+    def chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        return _stored_chunks(self._index)
+
+    def parts(self) -> list[faiss.Index]:
+        return [self._index]
+
+    @classmethod
+    def from_parts(cls, parts: list[faiss.Index], findable: set[int]) -> HnswVectors:
+        (index,) = parts
+        vectors = cls(index.d, index)
+        vectors._hide_unknown(vectors.chunks(), findable)
+        return vectors
+
+
+class HnswPcaVectors(_HidingVectors):
+    """Full vectors in a flat store, an HNSW graph over their principal components.
+
+    A search walks the small graph for a few times ``k`` candidates and re-ranks them by
+    their exact inner products with the stored vectors, so scores are exact and the graph
+    costs ``PCA_DIM`` floats per vector. Graph distances are L2 between projections: for
+    unit vectors the L2 order is the inner-product order, and the projection is centred.
+    Until ``PCA_TRAIN_MIN`` vectors are stored there is no graph and the store is scanned.
+    """
+
+    kind = "hnsw_pca"
+
+    def __init__(
+        self,
+        dim: int,
+        store: faiss.IndexIDMap2 | None = None,
+        graph: faiss.IndexPreTransform | None = None,
+    ) -> None:
+        super().__init__(dim)
+        self._store = store if store is not None else _flat(dim)
+        self._graph = graph
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        ids, vectors = self._split_revealed(ids, vectors)
+        if not len(ids):
+            return
+        self._store.add_with_ids(vectors, ids)
+        if self._graph is not None:
+            self._graph.add_with_ids(vectors, ids)
+        elif self._store.ntotal >= PCA_TRAIN_MIN:
+            self._make_graph()
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        if self._graph is None:
+            return self._store.search(queries, k, params=self._params(faiss.SearchParameters()))
+        wanted = max(k * RERANK_FACTOR, RERANK_MIN)
+        params = faiss.SearchParametersHNSW()
+        params.efSearch = max(PCA_EF_SEARCH, wanted)
+        pca = faiss.downcast_VectorTransform(self._graph.chain.at(0))
+        graph = faiss.downcast_index(self._graph.index)
+        _, candidates = graph.search(pca.apply(queries), wanted, params=self._params(params))
+        scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
+        labels = np.full((len(queries), k), -1, dtype=np.int64)
+        for row, (query, found) in enumerate(zip(queries, candidates, strict=True)):
+            found = found[found >= 0]
+            exact = self._store.reconstruct_batch(found) @ query
+            best = np.argsort(-exact, kind="stable")[:k]
+            scores[row, : len(best)] = exact[best]
+            labels[row, : len(best)] = found[best]
+        return scores, labels
+
+    def reconstruct(self, ids: Sequence[int]) -> np.ndarray:
+        return self._store.reconstruct_batch(np.asarray(ids, dtype=np.int64))
+
+    def chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        return _stored_chunks(self._store)
+
+    def parts(self) -> list[faiss.Index]:
+        return [self._store] if self._graph is None else [self._store, self._graph]
+
+    @classmethod
+    def from_parts(cls, parts: list[faiss.Index], findable: set[int]) -> HnswPcaVectors:
+        store, *graph = parts
+        vectors = cls(store.d, store, graph[0] if graph else None)
+        vectors._hide_unknown(vectors.chunks(), findable)
+        return vectors
+
+    def _make_graph(self) -> None:
+        """Train the projection on a sample of the store and put every stored vector in a graph."""
+        total = self._store.ntotal
+        rng = np.random.default_rng(total)
+        sample = np.sort(rng.choice(total, size=min(PCA_SAMPLE, total), replace=False))
+        inner = faiss.downcast_index(self._store.index)
+        pca = faiss.PCAMatrix(self.dim, min(PCA_DIM, self.dim, len(sample)))
+        pca.train(np.stack([inner.reconstruct(int(position)) for position in sample]))
+        hnsw = faiss.IndexHNSWFlat(pca.d_out, HNSW_NEIGHBOURS, faiss.METRIC_L2)
+        hnsw.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        # The FAISS wrappers keep the projection and the id map alive with the graph.
+        graph = faiss.IndexPreTransform(pca, faiss.IndexIDMap2(hnsw))
+        for ids, vectors in self.chunks():
+            graph.add_with_ids(vectors, ids)
+        self._graph = graph
+
+
+KINDS: dict[str, type[IndexedVectors]] = {
+    kind.kind: kind for kind in (FlatVectors, HnswVectors, HnswPcaVectors)
+}
+INDEX_KINDS = tuple(KINDS)
+# The configured kind that lets the catalogue's size choose (see ``catalog.rebuild``).
+AUTO_KIND = "auto"
+# The kind an automatic index becomes once the catalogue is large (docs/PERFORMANCE.md).
+ANN_KIND = HnswPcaVectors.kind
+
+
+def new_vectors(kind: str, dim: int) -> IndexedVectors:
+    """Empty vectors of this index kind."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown index kind {kind!r}; choose one of {INDEX_KINDS}")
+    return KINDS[kind](dim)
