@@ -64,6 +64,16 @@ class Settings(BaseSettings):
     # off on screen, and a shop pricing in cents sets e.g. EUR or USD.
     currency: str = Field(default="KRW", pattern=r"^[A-Z]{3}$")
 
+    # Limits applied before any work: request bodies while they stream (uploads get their own
+    # limits plus room for the multipart envelope), declared frame pixels before decoding
+    # (4K UHD), socket control messages, sign-ups per address and open sessions per user.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_frame_pixels: int = Field(default=3840 * 2160, ge=64)
+    max_control_bytes: int = Field(default=16 * 1024, ge=256)
+    signup_max_per_address: int = Field(default=10, ge=1)
+    signup_window_seconds: int = Field(default=3600, ge=1)
+    max_open_sessions_per_user: int = Field(default=20, ge=1)
+
     session_ttl_minutes: int = Field(default=30, ge=1)
     session_expiry_check_seconds: float = Field(default=60.0, gt=0)
     max_video_tasks: int = Field(default=2, ge=1)
