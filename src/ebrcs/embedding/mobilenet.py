@@ -47,15 +47,17 @@ def keep_freed_memory() -> None:
         libc.mallopt(M_TRIM_THRESHOLD, KEEP_FREED_BYTES)
 
 
-def centre_crop(image: np.ndarray) -> np.ndarray:
-    """Resize the short side to 256 and cut the central 224 x 224 square."""
+def centre_crop(
+    image: np.ndarray, *, short_side: int = RESIZE_SHORT_SIDE, size: int = CROP_SIZE
+) -> np.ndarray:
+    """Resize the short side to ``short_side`` and cut the central ``size`` x ``size`` square."""
     height, width = image.shape[:2]
-    scale = RESIZE_SHORT_SIDE / min(height, width)
-    new_w, new_h = max(CROP_SIZE, round(width * scale)), max(CROP_SIZE, round(height * scale))
+    scale = short_side / min(height, width)
+    new_w, new_h = max(size, round(width * scale)), max(size, round(height * scale))
     interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
     resized = cv2.resize(image, (new_w, new_h), interpolation=interpolation)
-    top, left = (new_h - CROP_SIZE) // 2, (new_w - CROP_SIZE) // 2
-    return resized[top : top + CROP_SIZE, left : left + CROP_SIZE]
+    top, left = (new_h - size) // 2, (new_w - size) // 2
+    return resized[top : top + size, left : left + size]
 
 
 def to_batch(images: Sequence[np.ndarray]) -> torch.Tensor:

@@ -9,9 +9,11 @@ import torch
 from ebrcs.config import Settings
 from ebrcs.embedding.base import Embedder
 from ebrcs.embedding.device import resolve_device
+from ebrcs.embedding.efficientnet import EfficientNetLite2Embedder
 from ebrcs.embedding.mobilenet import MobileNetV2Embedder
+from ebrcs.embedding.pair import ConcatenatedEmbedder
 
-EMBEDDERS = ("mobilenet_v2", "dino_clip")
+EMBEDDERS = ("mobilenet_v2", "mnv2_effl2", "dino_clip")
 
 _loaded: dict[tuple[str, ...], Embedder] = {}
 _lock = threading.Lock()
@@ -23,6 +25,9 @@ def _build(settings: Settings) -> Embedder:
     device = resolve_device(settings.device)
     if settings.embedder == "mobilenet_v2":
         return MobileNetV2Embedder(device)
+    if settings.embedder == "mnv2_effl2":
+        parts = (MobileNetV2Embedder(device), EfficientNetLite2Embedder(device))
+        return ConcatenatedEmbedder("mnv2_effl2", parts)
     if settings.embedder == "dino_clip":
         # Imported here so that the default embedder never pays for importing transformers.
         from ebrcs.embedding.dino_clip import DinoClipEmbedder
