@@ -134,11 +134,11 @@ class ConsoleWatch:
                 self.errors.append(text)
 
 
-def screenshot(page: Page, name: str) -> Path:
-    """Save a full-page screenshot under test-artifacts/web/."""
+def screenshot(page: Page, name: str, *, full_page: bool = True) -> Path:
+    """Save a screenshot under test-artifacts/web/: the whole page, or what the screen shows."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     # From the top: a full-page shot of a scrolled page paints the sticky bar mid-page.
     page.evaluate("window.scrollTo(0, 0)")
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     return path

@@ -1,11 +1,17 @@
-// Talking to /api: bearer token, JSON in and out, errors as ApiError with the server's message.
+// Talking to /api: bearer token, JSON in and out, errors as ApiError with the server's message
+// and its stable code (the app translates the code; the message is the fallback).
 import * as session from "./session.js";
 
 export class ApiError extends Error {
-  constructor(status, message) {
+  constructor(status, message, code = null) {
     super(message);
     this.status = status;
+    this.code = code;
   }
+}
+
+function errorOf(body, status) {
+  return new ApiError(status, detailMessage(body, status), typeof body?.code === "string" ? body.code : null);
 }
 
 /** The server's error detail as one readable line (FastAPI validation errors are lists). */
@@ -45,12 +51,18 @@ export async function api(path, { method = "GET", json, form, signal } = {}) {
   } else if (form !== undefined) {
     body = form;
   }
-  const response = await fetch(path, { method, headers, body, signal });
+  let response;
+  try {
+    response = await fetch(path, { method, headers, body, signal });
+  } catch (error) {
+    if (error.name === "AbortError") throw error;
+    throw new ApiError(0, "network error", "network");
+  }
   const text = await response.text();
   const data = text ? JSON.parse(text) : null;
   if (!response.ok) {
     if (response.status === 401 && headers.Authorization) onUnauthorised();
-    throw new ApiError(response.status, detailMessage(data, response.status));
+    throw errorOf(data, response.status);
   }
   return data;
 }
@@ -73,10 +85,10 @@ export function uploadWithProgress(path, form, onProgress) {
       if (request.status >= 200 && request.status < 300) resolve(data);
       else {
         if (request.status === 401) onUnauthorised();
-        reject(new ApiError(request.status, detailMessage(data, request.status)));
+        reject(errorOf(data, request.status));
       }
     });
-    request.addEventListener("error", () => reject(new ApiError(0, "network error")));
+    request.addEventListener("error", () => reject(new ApiError(0, "network error", "network")));
     request.send(form);
   });
 }
@@ -93,7 +105,7 @@ export async function followEvents(path, onEvent, signal) {
   });
   if (!response.ok) {
     const text = await response.text();
-    throw new ApiError(response.status, detailMessage(text ? JSON.parse(text) : null, response.status));
+    throw errorOf(text ? JSON.parse(text) : null, response.status);
   }
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";

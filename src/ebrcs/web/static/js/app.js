@@ -1,9 +1,9 @@
 // The app shell: routes by the address bar path, guards pages by role, keeps nav and language.
-import { api } from "./api.js";
+import { api, ApiError } from "./api.js";
 import { h, replace, translateTree } from "./dom.js";
 import { preferredLanguage, useCurrency, useLanguage } from "./i18n.js";
 import * as session from "./session.js";
-import { showError } from "./ui.js";
+import { clearToasts, errorText } from "./ui.js";
 
 // role: who may open the page (null: anyone, "user": any logged-in user, "admin": admins).
 const ROUTES = [
@@ -69,6 +69,7 @@ let generation = 0;
 
 async function render() {
   const mine = ++generation;
+  clearToasts();
   if (leavePage) {
     leavePage();
     leavePage = null;
@@ -104,10 +105,18 @@ async function render() {
   try {
     leave = (await module.render(page, { params, user, navigate })) || null;
   } catch (error) {
-    // Logged as well: a page that cannot render is a bug the browser tests must see.
-    console.error(error);
-    showError(error);
-    replace(page, h("div", { class: "card empty" }, h("p", { text: error.message })));
+    // An API refusal (unknown or foreign object) is the page's answer; anything else is a bug
+    // the browser tests must see.
+    if (!(error instanceof ApiError)) console.error(error);
+    replace(
+      page,
+      h(
+        "div",
+        { class: "card empty", role: "alert" },
+        h("p", { text: errorText(error) }),
+        h("a", { class: "btn", href: session.homeFor(user.role), dataset: { link: "" }, i18n: "shell.home" }),
+      ),
+    );
   }
   if (mine !== generation) {
     leave?.();

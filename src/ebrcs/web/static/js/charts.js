@@ -1,24 +1,33 @@
 // Charts drawn as SVG by hand (no library, no CDN): a column chart and a horizontal bar chart.
 import { svg } from "./dom.js";
 
-const WIDTH = 640;
+// Drawn at about the width it is shown at, so 12 px text stays 12 px on a phone.
+function chartWidth() {
+  return Math.max(300, Math.min(640, window.innerWidth - 72));
+}
+// About how wide one character of the 12 px chart font is, in viewBox units.
+const CHAR_WIDTH = 7.5;
 
 /** Columns for a series of {label, value}; labels are thinned out so they never overlap. */
 export function columnChart(points, { height = 220, title, format = String } = {}) {
-  const chart = svg("svg", { viewBox: `0 0 ${WIDTH} ${height}`, role: "img", "aria-label": title });
-  const left = 48;
+  const width = chartWidth();
+  const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": title });
+  const max = Math.max(1e-9, ...points.map((point) => point.value));
+  // Room for the widest axis label (the top one), so "₩12,900" is never cut at the left edge.
+  const axisLabels = [0, 0.5, 1].map((fraction) => format(max * fraction));
+  const left = 12 + CHAR_WIDTH * Math.max(...axisLabels.map((label) => label.length));
   const bottom = 24;
   const top = 10;
-  const plotWidth = WIDTH - left - 8;
+  const plotWidth = width - left - 8;
   const plotHeight = height - top - bottom;
-  const max = Math.max(1e-9, ...points.map((point) => point.value));
-  for (const fraction of [0, 0.5, 1]) {
+  [0, 0.5, 1].forEach((fraction, index) => {
     const y = top + plotHeight * (1 - fraction);
-    chart.append(svg("line", { x1: left, x2: WIDTH - 8, y1: y, y2: y, class: "axis" }));
-    chart.append(svg("text", { x: left - 6, y: y + 4, "text-anchor": "end" }, format(max * fraction)));
-  }
+    chart.append(svg("line", { x1: left, x2: width - 8, y1: y, y2: y, class: "axis" }));
+    chart.append(svg("text", { x: left - 6, y: y + 4, "text-anchor": "end" }, axisLabels[index]));
+  });
   const step = plotWidth / Math.max(1, points.length);
-  const labelEvery = Math.ceil(points.length / 8);
+  // Day labels ("12-01") need about 40 units each.
+  const labelEvery = Math.ceil(points.length / Math.max(2, Math.floor(plotWidth / 48)));
   points.forEach((point, index) => {
     const barHeight = (point.value / max) * plotHeight;
     const x = left + index * step + step * 0.15;
@@ -32,19 +41,22 @@ export function columnChart(points, { height = 220, title, format = String } = {
   return chart;
 }
 
-/** Horizontal bars for {label, value, note}, largest first as given. */
-export function barChart(rows, { title, format = String, width = 900 } = {}) {
+/** Horizontal bars for {label, value, note}, largest first as given; one colour, one measure. */
+export function barChart(rows, { title, format = String, width = chartWidth() } = {}) {
   const rowHeight = 30;
-  const labelWidth = 190;
+  const labelWidth = Math.round(width * 0.3);
   const height = Math.max(rowHeight, rows.length * rowHeight) + 4;
   const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": title });
   const max = Math.max(1e-9, ...rows.map((row) => row.value));
-  const barSpace = width - labelWidth - 90;
+  // Room on the right for the longest note.
+  const noteWidth = 12 + CHAR_WIDTH * Math.max(...rows.map((row) => (row.note ?? format(row.value)).length));
+  const barSpace = width - labelWidth - noteWidth;
   rows.forEach((row, index) => {
     const y = index * rowHeight + 4;
-    const label = row.label.length > 24 ? `${row.label.slice(0, 23)}…` : row.label;
+    const room = Math.floor((labelWidth - 12) / CHAR_WIDTH);
+    const label = row.label.length > room ? `${row.label.slice(0, room - 1)}…` : row.label;
     chart.append(svg("text", { x: labelWidth - 8, y: y + 16, "text-anchor": "end" }, label));
-    const bar = svg("rect", { x: labelWidth, y: y + 4, width: Math.max(2, (row.value / max) * barSpace), height: rowHeight - 10, rx: 3, class: index % 2 ? "bar-alt" : "bar" });
+    const bar = svg("rect", { x: labelWidth, y: y + 4, width: Math.max(2, (row.value / max) * barSpace), height: rowHeight - 10, rx: 3, class: "bar" });
     bar.append(svg("title", {}, `${row.label}: ${format(row.value)}`));
     chart.append(bar);
     chart.append(svg("text", { x: labelWidth + (row.value / max) * barSpace + 6, y: y + 16 }, row.note ?? format(row.value)));

@@ -1,6 +1,6 @@
 // Building DOM nodes without HTML strings: every piece of text goes through textContent or
 // a text node, so names and messages from the server can never become markup.
-import { t } from "./i18n.js";
+import { formatDateTime, formatMoney, t } from "./i18n.js";
 
 /**
  * Create an element.
@@ -19,12 +19,15 @@ export function h(tag, props = {}, ...children) {
     else if (key === "i18nVars") el.dataset.i18nVars = JSON.stringify(value);
     else if (key === "i18nAttrs") el.dataset.i18nAttrs = JSON.stringify(value);
     else if (key === "dataset") Object.assign(el.dataset, value);
+    // Dates and money follow a language switch like text does.
+    else if (key === "datetime") el.dataset.datetime = value;
+    else if (key === "money") el.dataset.money = String(value);
     else if (key.startsWith("on") && typeof value === "function") {
       el.addEventListener(key.slice(2).toLowerCase(), value);
     } else if (key in el && typeof value !== "string") el[key] = value;
     else el.setAttribute(key, value === true ? "" : String(value));
   }
-  if (el.dataset.i18n || el.dataset.i18nAttrs) translateElement(el);
+  if (el.dataset.i18n || el.dataset.i18nAttrs || el.dataset.datetime || el.dataset.money) translateElement(el);
   append(el, children);
   return el;
 }
@@ -52,8 +55,10 @@ export function setText(el, key, vars) {
   translateElement(el);
 }
 
-/** Re-translate one element from its data-i18n attributes. */
+/** Re-translate one element from its data-i18n (and data-datetime / data-money) attributes. */
 export function translateElement(el) {
+  if (el.dataset.datetime) el.textContent = formatDateTime(el.dataset.datetime);
+  if (el.dataset.money) el.textContent = formatMoney(el.dataset.money);
   if (el.dataset.i18n) {
     const vars = el.dataset.i18nVars ? JSON.parse(el.dataset.i18nVars) : undefined;
     el.textContent = t(el.dataset.i18n, vars);
@@ -69,7 +74,17 @@ export function translateElement(el) {
 
 /** Re-translate every marked element under root (a language switch keeps live pages running). */
 export function translateTree(root = document) {
-  root.querySelectorAll("[data-i18n], [data-i18n-attrs]").forEach(translateElement);
+  root.querySelectorAll("[data-i18n], [data-i18n-attrs], [data-datetime], [data-money]").forEach(translateElement);
+}
+
+/** A timestamp shown in the current language's format. */
+export function timeText(iso, props = {}) {
+  return h("time", { dateTime: iso, datetime: iso, ...props });
+}
+
+/** An amount shown in the shop's currency and the current language's format. */
+export function moneyText(amount, props = {}) {
+  return h("span", { ...props, class: `money${props.class ? ` ${props.class}` : ""}`, money: amount ?? "0" });
 }
 
 const SVG_NS = "http://www.w3.org/2000/svg";

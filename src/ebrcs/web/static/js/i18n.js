@@ -39,6 +39,16 @@ export function t(key, vars) {
   return text.replace(/\{(\w+)\}/g, (match, name) => (name in vars ? String(vars[name]) : match));
 }
 
+/** The language now in use ("en" or "ko"). */
+export function currentLanguage() {
+  return current;
+}
+
+/** The key for a count: `one` for a singular count in the current language, `other` otherwise. */
+export function pluralKey(n, one, other) {
+  return new Intl.PluralRules(locale()).select(Number(n)) === "one" ? one : other;
+}
+
 /** Show money in the shop's currency (an ISO 4217 code such as "KRW" or "EUR"). */
 export function useCurrency(code) {
   currency = code;

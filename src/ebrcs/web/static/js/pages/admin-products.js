@@ -2,8 +2,9 @@
 // snapshots), edit, deactivate, add photos, and try recognition on a photo.
 import { api, imageUrl } from "../api.js";
 import { closeCamera, grab, openCamera, toJpeg } from "../camera.js";
-import { h, replace, setText } from "../dom.js";
-import { formatMoney, formatScore, t } from "../i18n.js";
+import { h, moneyText, replace, setText } from "../dom.js";
+import { formatScore, pluralKey, t } from "../i18n.js";
+import { photoUrl } from "../photos.js";
 import { busy, field, pageHead, showError, toast } from "../ui.js";
 
 const MAX_PHOTOS = 3;
@@ -153,8 +154,16 @@ export async function render(main) {
       if (data.get("price")) form.append("price", data.get("price"));
       if (data.get("description")) form.append("description", data.get("description"));
       photos.forEach((photo) => form.append("images", photo.blob, photo.name));
-      const added = await api("/api/products", { method: "POST", form });
-      toast(t("products.added", { name: added.product_name, n: added.images_count }), "add");
+      let added;
+      try {
+        added = await api("/api/products", { method: "POST", form });
+      } catch (error) {
+        // A name already on sale is asked about first: two "Banana"s would tie in recognition.
+        if (error.code !== "duplicate_product_name" || !window.confirm(t("products.confirmDuplicate", { name: form.get("name") }))) throw error;
+        form.append("allow_duplicate", "true");
+        added = await api("/api/products", { method: "POST", form });
+      }
+      toast(t(pluralKey(added.images_count, "products.addedOne", "products.addedOther"), { name: added.product_name, n: added.images_count }), "add");
       addForm.reset();
       addPicker.clear();
       await load();
@@ -165,13 +174,16 @@ export async function render(main) {
   const tryButton = h("button", { class: "btn", type: "button", i18n: "products.recognise", disabled: true });
   const tryPicker = photoPicker(1, { onChange: (count) => (tryButton.disabled = count === 0), labelKey: "products.photo" });
   cleanups.push(tryPicker.close);
+  const verdict = h("p", { class: "verdict", role: "status", hidden: true });
   const matchList = h("ol", { class: "matches", "aria-live": "polite" });
   tryButton.addEventListener("click", () =>
     busy(tryButton, async () => {
       const [photo] = tryPicker.photos();
       const form = new FormData();
       form.append("image", photo.blob, photo.name);
-      const { matches } = await api("/api/recognize", { method: "POST", form });
+      const answer = await api("/api/recognize", { method: "POST", form });
+      const { matches } = answer;
+      showVerdict(answer);
       replace(
         matchList,
         matches.length
@@ -188,6 +200,15 @@ export async function render(main) {
       );
     }),
   );
+  /** What the live checkout would do with this item: count it, ask the shopper, or ignore it. */
+  function showVerdict({ verdict: outcome, matches }) {
+    verdict.hidden = !outcome;
+    if (!outcome) return;
+    verdict.className = `verdict ${{ accepted: "accepted", unsure: "unsure" }[outcome] ?? "rejected"}`;
+    const key = { accepted: "products.verdictAccepted", unsure: "products.verdictUnsure" }[outcome] ?? "products.verdictNotProduct";
+    setText(verdict, key, { name: matches[0]?.name ?? "" });
+  }
+
   const tryCard = h(
     "section",
     { class: "card stack", "aria-labelledby": "try-title" },
@@ -195,6 +216,7 @@ export async function render(main) {
     h("p", { class: "muted small", i18n: "products.tryHint" }),
     tryPicker.element,
     tryButton,
+    verdict,
     matchList,
   );
 
@@ -203,8 +225,47 @@ export async function render(main) {
   document.body.append(dialog);
   cleanups.push(() => dialog.remove());
 
+  /** The product's stored photos, each with a Remove button (a product keeps at least one). */
+  function storedPhotos(product) {
+    const tray = h("div", { class: "photo-tray", "aria-live": "polite" });
+    async function refresh() {
+      const detail = await api(`/api/products/${product.id}`);
+      const stored = detail.images.filter((image) => image.url);
+      replace(
+        tray,
+        stored.length
+          ? stored.map((image, index) => {
+              const figure = h("figure", {});
+              photoUrl(image.url).then((url) => url && figure.prepend(h("img", { src: url, alt: t("products.photoN", { n: index + 1 }) })));
+              figure.append(
+                h("button", {
+                  class: "btn btn-danger btn-icon",
+                  type: "button",
+                  text: "×",
+                  disabled: stored.length <= 1,
+                  i18nAttrs: { "aria-label": ["products.removePhoto", { n: index + 1 }] },
+                  onClick: (event) =>
+                    busy(event.currentTarget, async () => {
+                      await api(`/api/products/${product.id}/images/${image.id}`, { method: "DELETE" });
+                      changed = true;
+                      await refresh();
+                    }),
+                }),
+              );
+              return figure;
+            })
+          : h("p", { class: "muted small", i18n: "products.noPhoto" }),
+      );
+    }
+    refresh().catch(showError);
+    return tray;
+  }
+
+  let changed = false;
+
   function openEditor(product) {
     const morePicker = photoPicker(MAX_PHOTOS);
+    changed = false;
     const form = h(
       "form",
       { class: "card stack", method: "dialog" },
@@ -212,6 +273,8 @@ export async function render(main) {
       field("products.name", textInput("name", { required: true, maxLength: 200, value: product.name })),
       field("products.price", priceInput("price", product.price)),
       field("products.description", h("textarea", { name: "description", maxLength: 2000, value: product.description ?? "" })),
+      h("h2", { i18n: "products.storedPhotos" }),
+      storedPhotos(product),
       h("h2", { i18n: "products.morePhotos" }),
       morePicker.element,
       h(
@@ -241,14 +304,21 @@ export async function render(main) {
         await load();
       });
     });
-    dialog.addEventListener("close", () => morePicker.close(), { once: true });
+    dialog.addEventListener(
+      "close",
+      () => {
+        morePicker.close();
+        if (changed) load().catch(showError);
+      },
+      { once: true },
+    );
     replace(dialog, form);
     dialog.showModal();
   }
 
   // ---- grid ----
   function card(product) {
-    const thumb = h("div", { class: "thumb" }, h("span", { i18n: "products.noPhoto" }));
+    const thumb = h("div", { class: "photo" }, h("span", { i18n: "products.noPhoto" }));
     thumbnail(product)
       .then((url) => {
         if (!url) return;
@@ -265,7 +335,7 @@ export async function render(main) {
         "div",
         { class: "body" },
         h("div", { class: "name", text: product.name }),
-        h("div", { class: "row small" }, h("span", { class: "money", text: formatMoney(product.price) }), h("span", { class: "spacer" }), h("span", { class: "badge badge-muted", i18n: "products.imageCount", i18nVars: { n: product.image_count } })),
+        h("div", { class: "row small" }, moneyText(product.price), h("span", { class: "spacer" }), h("span", { class: "badge badge-muted", i18n: pluralKey(product.image_count, "products.imageCountOne", "products.imageCountOther"), i18nVars: { n: product.image_count } })),
         active ? null : h("span", { class: "badge badge-danger", i18n: "products.inactive" }),
         h(
           "div",
@@ -285,7 +355,17 @@ export async function render(main) {
                   });
                 },
               })
-            : null,
+            : h("button", {
+                class: "btn btn-secondary btn-small",
+                type: "button",
+                i18n: "products.reactivate",
+                onClick: (event) =>
+                  busy(event.currentTarget, async () => {
+                    await api(`/api/products/${product.id}`, { method: "PATCH", json: { is_active: true } });
+                    toast(t("products.reactivated", { name: product.name }), "add");
+                    await load();
+                  }),
+              }),
         ),
       ),
     );

@@ -3,10 +3,11 @@
 // can be uploaded instead, with upload and processing progress.
 import { api, followEvents, socketHello, socketUrl, uploadWithProgress } from "../api.js";
 import { closeCamera, grab, listCameras, openCamera, toJpeg } from "../camera.js";
-import { h, replace, setText } from "../dom.js";
+import { cartPanel, EMPTY_CART } from "../cart-panel.js";
+import { h, replace, setText, timeText } from "../dom.js";
 import { formatScore, t } from "../i18n.js";
 import { drawOverlay, normalisedPoint } from "../overlay.js";
-import { busy, field, pageHead, showError, toast } from "../ui.js";
+import { busy, field, pageHead, showError, tabList, toast } from "../ui.js";
 
 const FRAMES_PER_SECOND = 6;
 const FRAME_WIDTH = 640;
@@ -14,13 +15,35 @@ const FRAME_WIDTH = 640;
 // would add latency, not throughput.
 const MAX_IN_FLIGHT = 2;
 const SESSION_KEY = "ebrcs.checkoutSession";
-const EMPTY_CART = { items: [], total_items: 0, total_amount: "0" };
+// How many of the shopper's latest sessions are looked at for one to resume.
+const RESUME_LOOKBACK = 5;
 
 /** Drop the checkout session this tab was working on (kept across the bill page and reloads). */
 export function forgetSession() {
   sessionStorage.removeItem(SESSION_KEY);
 }
 
+
+/** The shopper's open session to carry on with: this tab's, else their most recent active one. */
+async function openSession() {
+  const remembered = sessionStorage.getItem(SESSION_KEY);
+  const candidates = remembered ? [remembered] : [];
+  if (!remembered) {
+    const sessions = await api(`/api/sessions?limit=${RESUME_LOOKBACK}`);
+    candidates.push(...sessions.filter((session) => session.status === "active").map((session) => session.session_id));
+  }
+  for (const id of candidates) {
+    try {
+      // The single-session read applies idle expiry: a stale "active" one answers expired here.
+      const session = await api(`/api/sessions/${id}`);
+      if (session.status === "active") return { session, resumed: id !== remembered };
+    } catch (error) {
+      if (error.status !== 404) throw error;
+    }
+  }
+  forgetSession();
+  return { session: null, resumed: false };
+}
 
 export function render(main, { navigate }) {
   let sessionId = sessionStorage.getItem(SESSION_KEY);
@@ -36,7 +59,6 @@ export function render(main, { navigate }) {
   const sentAt = new Map();
   let replyTimes = [];
   let uploadAbort = null;
-  const previous = new Map();
 
   const video = h("video", { muted: true, playsInline: true, i18nAttrs: { "aria-label": "checkout.videoLabel" } });
   const canvas = h("canvas", { class: "overlay", "aria-hidden": "true" });
@@ -44,8 +66,8 @@ export function render(main, { navigate }) {
   const stage = h("div", { class: "stage" }, video, canvas, placeholder);
 
   const cameraSelect = h("select", { name: "camera" }, h("option", { value: "", i18n: "checkout.defaultCamera" }));
-  const startButton = h("button", { class: "btn", type: "button", i18n: "checkout.start" });
-  const stopButton = h("button", { class: "btn btn-secondary", type: "button", i18n: "checkout.stop", disabled: true });
+  const startButton = h("button", { class: "btn btn-large", type: "button", i18n: "checkout.start" });
+  const stopButton = h("button", { class: "btn btn-secondary btn-large", type: "button", i18n: "checkout.stop", disabled: true });
   const zoneButton = h("button", { class: "btn btn-secondary", type: "button", "aria-pressed": "false", i18n: "checkout.drawZone" });
   const saveZoneButton = h("button", { class: "btn btn-secondary", type: "button", i18n: "checkout.saveZone", hidden: true });
   const clearZoneButton = h("button", { class: "btn btn-ghost", type: "button", i18n: "checkout.clearZone" });
@@ -62,11 +84,11 @@ export function render(main, { navigate }) {
   const droppedValue = h("span", { text: "0" });
   const connection = h("span", { class: "badge badge-muted", i18n: "checkout.offline" });
 
-  const cartList = h("ul", { class: "cart-list", "aria-live": "polite", i18nAttrs: { "aria-label": "checkout.cart" } });
-  const cartEmpty = h("p", { class: "empty", i18n: "checkout.cartEmpty" });
-  const cartCount = h("span", { class: "badge", text: "0" });
-  const billButton = h("button", { class: "btn btn-block", type: "button", i18n: "checkout.checkBill", disabled: true });
-  const newButton = h("button", { class: "btn btn-ghost btn-block", type: "button", i18n: "checkout.newCheckout" });
+  const billButton = h("button", { class: "btn btn-block btn-large", type: "button", i18n: "checkout.checkBill", disabled: true });
+  const newButton = h("button", { class: "btn btn-ghost btn-small", type: "button", i18n: "checkout.newCheckout" });
+  const resumed = h("p", { class: "resumed", role: "status", hidden: true });
+  const checkoutPage = h("div", { class: "checkout-page" });
+  const cart = cartPanel({ page: checkoutPage, billButton, notice: resumed });
 
   // Video-file mode.
   const fileInput = h("input", { type: "file", name: "video", accept: "video/mp4,video/quicktime,video/x-msvideo,video/x-matroska,.mp4,.mov,.avi,.mkv" });
@@ -86,82 +108,77 @@ export function render(main, { navigate }) {
   );
   const cameraPanel = h(
     "div",
-    { class: "stack" },
+    { class: "scanner" },
     stage,
-    h("div", { class: "row controls" }, field("checkout.camera", cameraSelect), startButton, stopButton),
-    h("div", { class: "row" }, zoneButton, saveZoneButton, clearZoneButton),
-    zoneHint,
-    h("dl", { class: "stats" }, fpsBox, latencyBox, matchBox, scoreBox),
-    h("p", { class: "small muted" }, connection, " ", h("span", { i18n: "checkout.dropped" }), " ", droppedValue),
+    h("div", { class: "scan-actions" }, startButton, stopButton),
+    newButton,
+    h(
+      "details",
+      { class: "more" },
+      h("summary", {}, h("span", { i18n: "checkout.settings" }), h("span", { class: "spacer" }), connection),
+      h("div", { class: "row controls" }, field("checkout.camera", cameraSelect)),
+      h("div", { class: "row" }, zoneButton, saveZoneButton, clearZoneButton),
+      zoneHint,
+      h("dl", { class: "stats" }, fpsBox, latencyBox, matchBox, scoreBox),
+      h("p", { class: "small muted" }, h("span", { i18n: "checkout.dropped" }), " ", droppedValue),
+    ),
   );
 
   const tabCamera = h("button", { type: "button", role: "tab", "aria-selected": "true", i18n: "checkout.modeCamera" });
-  const tabVideo = h("button", { type: "button", role: "tab", "aria-selected": "false", i18n: "checkout.modeVideo" });
+  const tabVideo = h("button", { type: "button", role: "tab", "aria-selected": "false", tabIndex: -1, i18n: "checkout.modeVideo" });
   const chooseMode = (videoMode) => {
-    tabCamera.setAttribute("aria-selected", String(!videoMode));
-    tabVideo.setAttribute("aria-selected", String(videoMode));
     cameraPanel.hidden = videoMode;
     uploadPanel.hidden = !videoMode;
     if (videoMode) stop();
   };
-  tabCamera.addEventListener("click", () => chooseMode(false));
-  tabVideo.addEventListener("click", () => chooseMode(true));
+  const tabs = tabList([tabCamera, tabVideo], (index) => chooseMode(index === 1), "checkout.mode");
 
   replace(
-    main,
+    checkoutPage,
     pageHead("checkout.title", "checkout.subtitle"),
     h(
       "div",
       { class: "grid-2" },
-      h("section", { class: "card stack", i18nAttrs: { "aria-label": "checkout.scanner" } }, h("div", { class: "tabs", role: "tablist" }, tabCamera, tabVideo), cameraPanel, uploadPanel),
-      h(
-        "section",
-        { class: "card stack", "aria-labelledby": "cart-title" },
-        h("div", { class: "row" }, h("h2", { id: "cart-title", i18n: "checkout.cart" }), h("span", { class: "spacer" }), cartCount),
-        cartEmpty,
-        cartList,
-        billButton,
-        newButton,
-      ),
+      h("section", { class: "card stack scanner-card", i18nAttrs: { "aria-label": "checkout.scanner" } }, tabs, cameraPanel, uploadPanel),
+      cart.element,
     ),
   );
+  replace(main, checkoutPage);
 
   // ---- cart ----
-  /** Show a cart as the server computed it ({items: [{product_id, name, quantity}], ...}). */
-  function showCart(cart) {
-    const lines = cart.items;
-    replace(
-      cartList,
-      lines.map((line) => {
-        const item = h("li", { dataset: { productId: line.product_id } }, h("span", { class: "cart-name", text: line.name }), h("span", { class: "qty", text: `× ${line.quantity}` }));
-        if (previous.get(line.product_id) !== line.quantity) item.classList.add("flash");
-        return item;
-      }),
-    );
-    previous.clear();
-    lines.forEach((line) => previous.set(line.product_id, line.quantity));
-    cartEmpty.hidden = lines.length > 0;
-    cartCount.textContent = String(lines.reduce((sum, line) => sum + line.quantity, 0));
-    billButton.disabled = !sessionId || lines.length === 0;
+  /** Show a cart as the server computed it; a frame without changes carries none. */
+  function showCart(next) {
+    if (!next) return;
+    cart.show(next);
+    billButton.disabled = !sessionId || next.items.length + (next.unsure?.length ?? 0) === 0;
   }
 
-  /** Pick up the remembered session: its cart and zone, unless it has ended meanwhile. */
+  /** Pick up the open session (this tab's or the shopper's latest): its cart and zone. */
   async function loadSession() {
-    let session = null;
-    if (sessionId) {
-      try {
-        session = await api(`/api/sessions/${sessionId}`);
-      } catch (error) {
-        if (error.status !== 404) showError(error);
-      }
+    let found = { session: null, resumed: false };
+    try {
+      found = await openSession();
+    } catch (error) {
+      showError(error);
     }
-    if (session?.status === "active") {
+    const { session } = found;
+    if (session) {
+      sessionId = session.session_id;
+      sessionStorage.setItem(SESSION_KEY, sessionId);
       zone = session.roi ?? [];
       showCart(session.cart);
       redraw();
+      if (found.resumed) {
+        replace(
+          resumed,
+          h("span", { i18n: "checkout.resumed", i18nVars: { n: session.cart.total_items + (session.cart.unsure?.length ?? 0) } }),
+          " ",
+          timeText(session.last_active),
+        );
+        resumed.hidden = false;
+      }
     } else {
       sessionId = null;
-      forgetSession();
       showCart(EMPTY_CART);
     }
   }
@@ -179,6 +196,7 @@ export function render(main, { navigate }) {
   function announce(event) {
     if (event.type === "ADD") toast(t("checkout.added", { name: event.name }), "add");
     else if (event.type === "REMOVE") toast(t("checkout.removed", { name: event.name }), "remove");
+    else if (event.type === "UNSURE") toast(t("checkout.unsureAdded"), "info");
     else if (event.type === "UNRECOGNISED") toast(t("checkout.unrecognised"), "info");
   }
 
@@ -289,6 +307,8 @@ export function render(main, { navigate }) {
       timer = setInterval(sendFrame, 1000 / FRAMES_PER_SECOND);
       startButton.disabled = true;
       stopButton.disabled = false;
+      // Start is disabled now: the keyboard user lands on Stop, not on the page's top.
+      stopButton.focus();
     } catch (error) {
       showError(error);
       stop();
@@ -296,6 +316,7 @@ export function render(main, { navigate }) {
   }
 
   function stop() {
+    const hadFocus = document.activeElement === stopButton;
     clearInterval(timer);
     timer = null;
     const ws = socket;
@@ -310,6 +331,7 @@ export function render(main, { navigate }) {
     setText(connection, "checkout.offline");
     connection.className = "badge badge-muted";
     redraw();
+    if (hadFocus) startButton.focus();
   }
 
   async function fillCameras() {
@@ -439,10 +461,14 @@ export function render(main, { navigate }) {
   newButton.addEventListener("click", () =>
     busy(newButton, async () => {
       stop();
+      // The old session ends (its cart kept) instead of lingering as an active checkout.
+      const old = sessionId;
       forgetSession();
       sessionId = null;
       zone = [];
+      resumed.hidden = true;
       showCart(EMPTY_CART);
+      if (old) await api(`/api/sessions/${old}`, { method: "DELETE" }).catch(() => {});
       await ensureSession();
       toast(t("checkout.newStarted"));
     }),
@@ -456,6 +482,7 @@ export function render(main, { navigate }) {
 
   return () => {
     stop();
+    cart.stop();
     uploadAbort?.abort();
     window.removeEventListener("resize", onResize);
   };

@@ -2,7 +2,7 @@
 import { api } from "../api.js";
 import { h, replace, setText } from "../dom.js";
 import * as session from "../session.js";
-import { field } from "../ui.js";
+import { errorText, field, tabList } from "../ui.js";
 
 function input(type, name, autocomplete, extra = {}) {
   return h("input", { type, name, autocomplete, required: true, ...extra });
@@ -58,7 +58,7 @@ export function render(main, { user, navigate }) {
     } catch (failure) {
       if (failure.status === 401 || failure.status === 400) setText(error, "login.failed");
       else if (failure.status === 429) setText(error, "login.throttled");
-      else showFailure(failure.message);
+      else showFailure(errorText(failure));
       error.hidden = false;
     } finally {
       button.disabled = false;
@@ -77,24 +77,19 @@ export function render(main, { user, navigate }) {
       await api("/api/auth/signup", { method: "POST", json: body });
       await logIn(body.username, body.password);
     } catch (failure) {
-      showFailure(failure.message);
+      showFailure(errorText(failure));
     } finally {
       button.disabled = false;
     }
   });
 
   const tabLogin = h("button", { type: "button", role: "tab", id: "tab-login", "aria-selected": "true", i18n: "login.tabLogin" });
-  const tabSignup = h("button", { type: "button", role: "tab", id: "tab-signup", "aria-selected": "false", i18n: "login.tabSignup" });
+  const tabSignup = h("button", { type: "button", role: "tab", id: "tab-signup", "aria-selected": "false", tabIndex: -1, i18n: "login.tabSignup" });
   const choose = (signup) => {
-    tabLogin.setAttribute("aria-selected", String(!signup));
-    tabSignup.setAttribute("aria-selected", String(signup));
     loginForm.hidden = signup;
     signupForm.hidden = !signup;
     error.hidden = true;
-    (signup ? signupForm : loginForm).querySelector("input").focus();
   };
-  tabLogin.addEventListener("click", () => choose(false));
-  tabSignup.addEventListener("click", () => choose(true));
 
   replace(
     main,
@@ -111,7 +106,7 @@ export function render(main, { user, navigate }) {
       h(
         "div",
         { class: "card" },
-        h("div", { class: "tabs", role: "tablist", i18nAttrs: { "aria-label": "login.account" } }, tabLogin, tabSignup),
+        tabList([tabLogin, tabSignup], (index) => choose(index === 1), "login.account"),
         error,
         loginForm,
         signupForm,

@@ -1,7 +1,7 @@
 // My page: the shopper's past orders, newest first, each with its items and totals.
 import { api } from "../api.js";
-import { h, replace } from "../dom.js";
-import { formatDateTime, formatMoney } from "../i18n.js";
+import { h, moneyText, replace, timeText } from "../dom.js";
+import { pluralKey } from "../i18n.js";
 import { pageHead } from "../ui.js";
 
 /** An order's lines as a table: product, quantity, unit price, line total. */
@@ -19,8 +19,8 @@ export function orderTable(order) {
           {},
           h("td", { text: item.name }),
           h("td", { class: "num", text: String(item.quantity) }),
-          h("td", { class: "num money", text: formatMoney(item.unit_price) }),
-          h("td", { class: "num money", text: formatMoney(item.line_total) }),
+          h("td", { class: "num" }, moneyText(item.unit_price)),
+          h("td", { class: "num" }, moneyText(item.line_total)),
         ),
       ),
     ),
@@ -34,8 +34,8 @@ function orderCard(order) {
     h(
       "div",
       { class: "order-head" },
-      h("div", {}, h("strong", { text: formatDateTime(order.confirmed_at) }), h("div", { class: "small muted" }, h("span", { i18n: "receipt.order" }), " ", order.id.slice(0, 8))),
-      h("div", { class: "row" }, h("span", { class: "badge badge-muted", i18n: "me.itemsCount", i18nVars: { n: order.total_items } }), h("strong", { class: "money", text: formatMoney(order.total_amount) })),
+      h("div", {}, h("strong", {}, h("a", { href: `/receipt/${order.id}`, dataset: { link: "" } }, timeText(order.confirmed_at))), h("div", { class: "small muted" }, h("span", { i18n: "receipt.order" }), " ", order.id.slice(0, 8))),
+      h("div", { class: "row" }, h("span", { class: "badge badge-muted", i18n: pluralKey(order.total_items, "me.itemsOne", "me.itemsOther"), i18nVars: { n: order.total_items } }), h("strong", {}, moneyText(order.total_amount))),
     ),
     h("div", { class: "table-wrap" }, orderTable(order)),
   );

@@ -1,7 +1,6 @@
 // The receipt of a confirmed order.
 import { api } from "../api.js";
-import { h, replace } from "../dom.js";
-import { formatDateTime, formatMoney } from "../i18n.js";
+import { h, moneyText, replace, timeText } from "../dom.js";
 import { orderTable } from "./me.js";
 
 export async function render(main, { params: [orderId] }) {
@@ -13,9 +12,9 @@ export async function render(main, { params: [orderId] }) {
       { class: "receipt card stack" },
       h("div", { class: "check", "aria-hidden": "true", text: "✓" }),
       h("h1", { class: "center", i18n: "receipt.title" }),
-      h("p", { class: "muted center" }, h("span", { i18n: "receipt.order" }), " ", h("code", { text: order.id.slice(0, 8) }), " · ", formatDateTime(order.confirmed_at)),
-      orderTable(order),
-      h("div", { class: "totals" }, h("span", { i18n: "bill.total" }), h("span", { class: "money", text: formatMoney(order.total_amount) })),
+      h("p", { class: "muted center" }, h("span", { i18n: "receipt.order" }), " ", h("code", { text: order.id.slice(0, 8) }), " · ", timeText(order.confirmed_at)),
+      h("div", { class: "table-wrap" }, orderTable(order)),
+      h("div", { class: "totals" }, h("span", { i18n: "bill.total" }), moneyText(order.total_amount)),
       h("p", { class: "small muted", i18n: "receipt.paid" }),
       h(
         "div",
