@@ -4,19 +4,27 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from ebrcs.auth.models import Role
+from ebrcs.auth.service import (
+    EMAIL_MAX,
+    EMAIL_PATTERN,
+    PASSWORD_MAX,
+    PASSWORD_MIN,
+    USERNAME_PATTERN,
+)
+from ebrcs.text import text
 
 
 class SignupRequest(BaseModel):
-    """A new shopper account; the rules are checked by the service (422 with a message)."""
+    """A new shopper account; the service applies the same rules for accounts made elsewhere."""
 
-    username: str
-    password: str
-    email: str | None = None
+    username: Annotated[str, text(max_length=50, pattern=USERNAME_PATTERN.pattern)]
+    password: Annotated[str, text(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)]
+    email: Annotated[str, text(max_length=EMAIL_MAX, pattern=EMAIL_PATTERN.pattern)] | None = None
 
 
 class AccessTokenResponse(BaseModel):

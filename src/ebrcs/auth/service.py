@@ -17,7 +17,7 @@ from ebrcs.errors import Conflict, ErrorCode, InvalidInput, NotFound
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{3,50}$")
 PASSWORD_MIN, PASSWORD_MAX = 8, 128
-EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL_PATTERN = re.compile(r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$")
 EMAIL_MAX = 255
 
 

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, status
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi import APIRouter, Form, Request, status
 
 from ebrcs.auth import flows, service
 from ebrcs.auth.deps import AdminUser, CurrentUser
 from ebrcs.auth.schemas import AccessTokenResponse, MeOut, SignupRequest, UserOut
 from ebrcs.deps import DbSession, SettingsDep
+from ebrcs.text import Text
 
 router = APIRouter(tags=["auth"])
+
+# Longer than any account's username or password; a longer field is refused (422) before
+# anything is hashed.
+LOGIN_FIELD_MAX = 1024
 
 
 @router.post("/api/auth/signup", status_code=status.HTTP_201_CREATED)
@@ -24,18 +28,22 @@ def signup(body: SignupRequest, db: DbSession) -> UserOut:
 
 @router.post("/api/auth/login")
 def login(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    username: Annotated[Text, Form(max_length=LOGIN_FIELD_MAX)],
+    password: Annotated[Text, Form(max_length=LOGIN_FIELD_MAX)],
     request: Request,
     db: DbSession,
     settings: SettingsDep,
 ) -> AccessTokenResponse:
-    """Exchange a username and password for a bearer token (429 after repeated failures)."""
+    """Exchange a username and password (an OAuth2 password form) for a bearer token.
+
+    429 after repeated failures.
+    """
     client_address = request.client.host if request.client else "unknown"
     token = flows.log_in(
         db=db,
         settings=settings,
-        username=form.username,
-        password=form.password,
+        username=username,
+        password=password,
         client_address=client_address,
     )
     return AccessTokenResponse(access_token=token.token, expires_in=token.expires_in)

@@ -7,10 +7,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
-ProductName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+from ebrcs.text import text
+
+ProductName = Annotated[str, text(strip=True, min_length=1, max_length=200)]
+Description = Annotated[str, text(strip=True, max_length=2000)]
 Price = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
 
 

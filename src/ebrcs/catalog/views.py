@@ -28,6 +28,8 @@ from ebrcs.catalog.schemas import (
 from ebrcs.config import Settings
 from ebrcs.deps import DbSession, RuntimeDep, SettingsDep
 from ebrcs.errors import ErrorCode, NotFound, PayloadTooLarge
+from ebrcs.params import Offset
+from ebrcs.text import Text
 
 router = APIRouter(tags=["catalog"])
 
@@ -97,10 +99,10 @@ def register_product(
 def list_products(
     _user: CurrentUser,
     db: DbSession,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     include_inactive: bool = False,
-    q: Annotated[str | None, Query(max_length=200)] = None,
+    q: Annotated[Text | None, Query(max_length=200)] = None,
 ) -> ProductPage:
     """Products newest first, with photo counts (inactive ones on request)."""
     rows, total = service.list_products(
@@ -121,7 +123,7 @@ def search_products(
     _user: CurrentUser,
     db: DbSession,
     settings: SettingsDep,
-    q: Annotated[str, Query(max_length=200)] = "",
+    q: Annotated[Text, Query(max_length=200)] = "",
     limit: Annotated[int, Query(ge=1, le=100)] = 24,
 ) -> PickerResults:
     """Sellable products for the picker: fuzzy, accent- and case-insensitive; blank browses."""

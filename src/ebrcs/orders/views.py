@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Query
@@ -24,13 +23,14 @@ from ebrcs.orders.schemas import (
     OrderPage,
     QuantityIn,
 )
+from ebrcs.params import Offset, UtcDateTime
+from ebrcs.text import Text
 
 billing_router = APIRouter(prefix="/api/sessions/{session_id}/billing", tags=["billing"])
 orders_router = APIRouter(prefix="/api/orders", tags=["orders"])
 admin_router = APIRouter(prefix="/api/admin", tags=["admin"])
 
 Limit = Annotated[int, Query(ge=1, le=100)]
-Offset = Annotated[int, Query(ge=0, le=1_000_000)]
 
 
 @billing_router.get("")
@@ -128,9 +128,9 @@ def list_all_orders(
     limit: Limit = 20,
     offset: Offset = 0,
     user_id: uuid.UUID | None = None,
-    username: Annotated[str | None, Query(max_length=50)] = None,
-    confirmed_from: Annotated[datetime | None, Query(alias="from")] = None,
-    confirmed_to: Annotated[datetime | None, Query(alias="to")] = None,
+    username: Annotated[Text | None, Query(max_length=50)] = None,
+    confirmed_from: Annotated[UtcDateTime | None, Query(alias="from")] = None,
+    confirmed_to: Annotated[UtcDateTime | None, Query(alias="to")] = None,
 ) -> AdminOrderPage:
     """Every user's orders, newest first, confirmed in ``[from, to)`` (UTC without a zone)."""
     orders, total = service.find(
