@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from ebrcs.catalog.models import Product
 from ebrcs.checkout.models import BillingItem, CheckoutSession, EventKind, RecognitionEvent
 from ebrcs.checkout.service import require_active, touch
-from ebrcs.db.base import CENT, utcnow
+from ebrcs.db.base import CENT, MAX_MONEY, utcnow
 from ebrcs.errors import ErrorCode, InvalidInput, NotFound
 
 UNSCORED = 0.0
@@ -91,11 +91,22 @@ def _changing(db: Session, session_id: uuid.UUID) -> Iterator[CheckoutSession]:
         if session is None:
             raise NotFound("checkout session not found", code=ErrorCode.SESSION_NOT_FOUND)
         yield require_active(session)
+        _check_total(db, session_id)
         touch(session)
         db.commit()
     except BaseException:
         db.rollback()
         raise
+
+
+def _check_total(db: Session, session_id: uuid.UUID) -> None:
+    """Refuse a change that would take the cart past what an order total can hold."""
+    total = Cart(session_id=session_id, lines=lines(db=db, session_id=session_id)).total_amount
+    if total > MAX_MONEY:
+        raise InvalidInput(
+            f"the cart would cost {total}, over the most one order can hold ({MAX_MONEY})",
+            code=ErrorCode.CART_TOTAL_TOO_LARGE,
+        )
 
 
 def _clamped(score: float) -> float:

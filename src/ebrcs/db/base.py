@@ -58,6 +58,8 @@ def string_enum(enum_type: type[enum.StrEnum], name: str) -> Enum:
 
 
 Money = Numeric(12, 2, asdecimal=True)
+MAX_MONEY = Decimal("9999999999.99")
+"""The largest amount ``Money`` holds; carts and orders stay at or under it."""
 """Exact decimal money; arithmetic happens on ``Decimal``, never on floats."""
 
 CENT = Decimal("0.01")

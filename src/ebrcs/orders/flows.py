@@ -12,7 +12,7 @@ from ebrcs.auth.models import User
 from ebrcs.checkout import cart
 from ebrcs.checkout import service as checkout
 from ebrcs.checkout.models import SessionStatus
-from ebrcs.db.base import utcnow
+from ebrcs.db.base import MAX_MONEY, utcnow
 from ebrcs.errors import Conflict, ErrorCode
 from ebrcs.orders import service
 from ebrcs.orders.models import Order, OrderItem, PaymentStatus
@@ -43,6 +43,13 @@ def confirm(*, db: Session, session_id: uuid.UUID, user: User) -> tuple[Order, b
         if not bill.lines:
             raise Conflict(
                 "the cart is empty: add items before confirming", code=ErrorCode.CART_EMPTY
+            )
+        if bill.total_amount > MAX_MONEY:
+            # Prices raised after the items were added can take a cart past the limit.
+            raise Conflict(
+                f"the cart costs {bill.total_amount}, over the most one order can hold "
+                f"({MAX_MONEY}): remove items before confirming",
+                code=ErrorCode.CART_TOTAL_TOO_LARGE,
             )
         order = Order(
             user_id=user.id,
