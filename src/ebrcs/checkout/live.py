@@ -29,13 +29,13 @@ from ebrcs.checkout.schemas import CartOut, DetectionOut, EventOut
 from ebrcs.checkout.service import Roi
 from ebrcs.config import Settings
 from ebrcs.db.base import utcnow
-from ebrcs.errors import Conflict, InvalidInput
+from ebrcs.errors import Conflict
+from ebrcs.imaging import decode_frame
 from ebrcs.orders import learning
 from ebrcs.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-JPEG_MAGIC = b"\xff\xd8\xff"
 # Writing last_active on every frame would cost a commit per frame; this often is enough for
 # a TTL counted in minutes.
 TOUCH_EVERY_SECONDS = 30.0
@@ -69,18 +69,6 @@ class FrameOutcome:
     annotated_jpeg: str | None
 
 
-def decode_jpeg(data: bytes, *, max_bytes: int) -> np.ndarray:
-    """A JPEG frame as a BGR array; InvalidInput for anything that is not one."""
-    if len(data) > max_bytes:
-        raise InvalidInput(f"frame is larger than {max_bytes} bytes")
-    if not data.startswith(JPEG_MAGIC):
-        raise InvalidInput("frame is not a JPEG image")
-    frame = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
-    if frame is None:
-        raise InvalidInput("frame is a corrupt JPEG image")
-    return frame
-
-
 class LiveCheckout:
     """Counts items of one session from its frames into its cart, event by event.
 
@@ -110,9 +98,13 @@ class LiveCheckout:
         self._pending_roi = (roi,)
 
     def process_jpeg(self, data: bytes, timestamp: float, *, annotate: bool) -> FrameOutcome:
-        """Decode and count one JPEG frame; InvalidInput when it is not a readable JPEG."""
+        """Decode and count one JPEG frame; the frame gate's InvalidInput or PayloadTooLarge."""
         started = time.perf_counter()
-        frame = decode_jpeg(data, max_bytes=self.settings.max_frame_bytes)
+        frame = decode_frame(
+            data,
+            max_bytes=self.settings.max_frame_bytes,
+            max_pixels=self.settings.max_frame_pixels,
+        )
         decode_ms = (time.perf_counter() - started) * 1000.0
         return self.process_frame(frame, timestamp, annotate=annotate, decode_ms=decode_ms)
 

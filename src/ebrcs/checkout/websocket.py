@@ -34,7 +34,6 @@ from ebrcs.auth.models import User
 from ebrcs.auth.websocket import authenticate_websocket
 from ebrcs.checkout import service
 from ebrcs.checkout.live import (
-    JPEG_MAGIC,
     LatestFrameSlot,
     LiveCheckouts,
     LiveConnection,
@@ -42,7 +41,8 @@ from ebrcs.checkout.live import (
     open_live_checkout,
 )
 from ebrcs.checkout.schemas import ErrorMessage, FrameReply
-from ebrcs.errors import Conflict, DomainError, InvalidInput, NotFound
+from ebrcs.errors import Conflict, DomainError, InvalidInput, NotFound, PayloadTooLarge
+from ebrcs.imaging import check_frame
 from ebrcs.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,30 @@ router = APIRouter()
 CLOSE_NOT_FOUND = 4404
 CLOSE_NOT_ACTIVE = 4409
 CLOSE_REPLACED = 4000
+# {"roi": [[x, y], ...]} nests three deep; anything deeper is not a control.
+MAX_CONTROL_DEPTH = 4
+
+
+def json_depth(text: str) -> int:
+    """How deep arrays and objects nest in JSON ``text``, without parsing it (strings skipped)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
 
 
 @router.websocket("/api/ws/checkout/{session_id}")
@@ -125,7 +149,9 @@ class _CheckoutStream:
             for task in tasks:
                 task.cancel()
             for task in tasks[:2]:
-                with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
+                # A task's own error is read from ``done`` below: re-raising it here would drop
+                # the socket without the 1011 close frame.
+                with contextlib.suppress(Exception, asyncio.CancelledError):
                     await task
         finished = done.pop()
         error = None if finished.cancelled() else finished.exception()
@@ -152,7 +178,7 @@ class _CheckoutStream:
 
     async def _receive(self) -> None:
         """Read messages until the client disconnects: frames into the slot, controls applied."""
-        max_bytes = self.runtime.settings.max_frame_bytes
+        settings = self.runtime.settings
         while True:
             message = await self.websocket.receive()
             if message["type"] == "websocket.disconnect":
@@ -161,19 +187,30 @@ class _CheckoutStream:
             if data is not None:
                 self.frames_received += 1
                 frame_id = self.frames_received
-                if len(data) > max_bytes:
-                    await self._error(
-                        "frame_too_large", f"frame is larger than {max_bytes} bytes", frame_id
+                try:
+                    check_frame(
+                        data,
+                        max_bytes=settings.max_frame_bytes,
+                        max_pixels=settings.max_frame_pixels,
                     )
-                elif not data.startswith(JPEG_MAGIC):
-                    await self._error("invalid_frame", "frame is not a JPEG image", frame_id)
+                except PayloadTooLarge as error:
+                    await self._error("frame_too_large", error.message, frame_id)
+                except InvalidInput as error:
+                    await self._error("invalid_frame", error.message, frame_id)
                 else:
                     self.slot.put(ReceivedFrame(frame_id, data, time.monotonic()))
             else:
                 await self._control(message.get("text") or "")
 
     async def _control(self, text: str) -> None:
-        """Apply one JSON control message."""
+        """Apply one JSON control message, bounded in size and nesting before it is parsed."""
+        if len(text) > self.runtime.settings.max_control_bytes:
+            limit = self.runtime.settings.max_control_bytes
+            await self._error("message_too_large", f"control messages are at most {limit} bytes")
+            return
+        if json_depth(text) > MAX_CONTROL_DEPTH:
+            await self._error("invalid_message", f"controls nest at most {MAX_CONTROL_DEPTH} deep")
+            return
         try:
             control: Any = json.loads(text)
             if not isinstance(control, dict) or not control.keys() & {"annotate", "roi"}:
