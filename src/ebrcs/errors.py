@@ -66,6 +66,9 @@ class ErrorCode(StrEnum):
     CART_TOTAL_TOO_LARGE = "cart_total_too_large"
     CART_EMPTY = "cart_empty"
     ORDER_NOT_FOUND = "order_not_found"
+    # Catalogue upkeep in the web app.
+    DUPLICATE_PRODUCT_NAME = "duplicate_product_name"
+    LAST_PHOTO = "last_photo"
     # Videos.
     VIDEO_FORMAT = "video_format"
     VIDEO_MISSING = "video_missing"

@@ -19,7 +19,7 @@ from ebrcs.catalog.schemas import ProductDraft, ProductUpdate
 from ebrcs.catalog.sync import announce_change
 from ebrcs.config import Settings
 from ebrcs.embedding.base import Embedder
-from ebrcs.errors import ErrorCode, InvalidInput, describe, field_errors
+from ebrcs.errors import Conflict, ErrorCode, InvalidInput, describe, field_errors
 from ebrcs.recognition.recogniser import Recogniser
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -157,14 +157,22 @@ def register_product(
     fields: dict[str, object],
     uploads: Sequence[bytes],
     created_by: User | None,
+    allow_duplicate_name: bool = False,
 ) -> tuple[Product, int]:
     """Check, embed, commit a new product with its photos and vectors, then index them.
 
     Returns the product and how many photos it got. Nothing is written unless every field
-    and photo is acceptable; embedding runs before any lock is taken.
+    and photo is acceptable; embedding runs before any lock is taken. A name an active product
+    already has is refused (Conflict) unless ``allow_duplicate_name``: two products of one
+    name would tie in recognition and confuse the shopper's bill.
     """
     draft = validated(ProductDraft, fields)
     check_price(draft.price, settings)
+    if not allow_duplicate_name and service.name_exists(db=db, name=draft.name):
+        raise Conflict(
+            f"an active product is already named {draft.name!r}",
+            code=ErrorCode.DUPLICATE_PRODUCT_NAME,
+        )
     photos = read_photos(uploads, settings)
     product = Product(
         id=uuid.uuid4(),
@@ -208,6 +216,46 @@ def add_photos(
         existing=True,
     )
     return product, count
+
+
+def remove_photo(
+    *,
+    db: Session,
+    index: ProductIndex,
+    settings: Settings,
+    product_id: uuid.UUID,
+    image_id: uuid.UUID,
+) -> tuple[Product, int]:
+    """Delete one photo and its vector; returns the product and its photo count after.
+
+    A product keeps at least one photo (Conflict). The vector leaves the index before the
+    commit (no search after this returns finds it) and comes back if the commit fails; the
+    file goes once the row is gone.
+    """
+    _end_read_transaction(db)
+    with index.commit_lock:
+        image = service.get_image(db=db, product_id=product_id, image_id=image_id)
+        product = image.product
+        count = service.image_count(db=db, product_id=product_id)
+        if count <= 1:
+            raise Conflict("a product keeps at least one photo", code=ErrorCode.LAST_PHOTO)
+        stored = service.vectors_of([image])
+        path = image.image_path
+        db.delete(image)
+        announce_change(db=db, product_id=product.id)
+        indexed = product.is_active
+        if indexed:
+            index.remove(stored.embedding_ids.tolist())
+        try:
+            db.commit()
+        except BaseException:
+            db.rollback()
+            if indexed:
+                index.add(stored.embedding_ids, stored.vectors, stored.product_ids)
+            raise
+    if path:
+        discard_photos(settings.images_dir, [path])
+    return product, count - 1
 
 
 def update_product(

@@ -71,9 +71,14 @@ def register_product(
     name: Annotated[str, Form()] = "",
     price: Annotated[Decimal | None, Form()] = None,
     description: Annotated[str | None, Form()] = None,
+    allow_duplicate: Annotated[bool, Form()] = False,
     images: Uploads = [],  # noqa: B006 - FastAPI copies defaults; [] lets the service say why
 ) -> ProductRegistered:
-    """Register a product from 1 to 3 photos; it is recognisable as soon as this returns."""
+    """Register a product from 1 to 3 photos; it is recognisable as soon as this returns.
+
+    A name an active product already has is refused (409 ``duplicate_product_name``) unless
+    ``allow_duplicate`` is true.
+    """
     fields: dict[str, object] = {"name": name, "description": description}
     if price is not None:
         fields["price"] = price
@@ -85,6 +90,7 @@ def register_product(
         fields=fields,
         uploads=read_uploads(images, runtime.settings),
         created_by=user,
+        allow_duplicate_name=allow_duplicate,
     )
     return ProductRegistered(
         product_id=product.id,
@@ -224,6 +230,25 @@ def product_image(
     if path is None or not path.is_file():
         raise NotFound("this vector has no stored photo", code=ErrorCode.PHOTO_NOT_STORED)
     return FileResponse(path, media_type=media_type(path))
+
+
+@router.delete("/api/products/{product_id}/images/{image_id}")
+def remove_product_image(
+    _user: AdminUser,
+    db: DbSession,
+    runtime: RuntimeDep,
+    product_id: uuid.UUID,
+    image_id: uuid.UUID,
+) -> ProductOut:
+    """Delete a photo and its vector (a product keeps at least one: 409 ``last_photo``)."""
+    product, count = flows.remove_photo(
+        db=db,
+        index=runtime.index,
+        settings=runtime.settings,
+        product_id=product_id,
+        image_id=image_id,
+    )
+    return product_out(product, count)
 
 
 @router.post("/api/recognize")
