@@ -14,7 +14,7 @@ const BY_HAND = 0;
 export async function render(main, { params: [sessionId], navigate }) {
   const session = await api(`/api/sessions/${sessionId}`);
   if (session.status !== "active") return renderEnded(main, session);
-  let billing = session.cart;
+  let billing = withUnsure(session.cart);
   // One change at a time; buttons stay enabled (a disabled button drops the keyboard focus).
   let pending = false;
 
@@ -46,7 +46,7 @@ export async function render(main, { params: [sessionId], navigate }) {
     if (pending) return;
     pending = true;
     try {
-      billing = await request();
+      billing = withUnsure(await request());
       show();
       done?.();
     } catch (error) {
@@ -220,6 +220,11 @@ export async function render(main, { params: [sessionId], navigate }) {
     h("div", { class: "bill-page" }, card),
   );
   show();
+}
+
+/** A cart from the server with its list of unsure items (empty when the server sends none). */
+function withUnsure(cart) {
+  return { ...cart, unsure: cart.unsure ?? [] };
 }
 
 /** Where the focus goes when the focused control disappears with its line or item. */
