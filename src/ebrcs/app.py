@@ -13,9 +13,9 @@ from ebrcs import __version__
 from ebrcs.auth.views import router as auth_router
 from ebrcs.catalog.views import router as catalog_router
 from ebrcs.checkout.expiry import expire_idle_sessions_forever
-from ebrcs.checkout.live import LiveCheckouts
 from ebrcs.checkout.video import VideoTasks
 from ebrcs.checkout.views import router as checkout_router
+from ebrcs.checkout.websocket import LiveCheckouts
 from ebrcs.checkout.websocket import router as checkout_socket_router
 from ebrcs.config import Settings, get_settings
 from ebrcs.http_errors import install_error_handlers

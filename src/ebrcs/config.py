@@ -79,6 +79,15 @@ class Settings(BaseSettings):
     max_video_tasks: int = Field(default=2, ge=1)
     checkout_remove_on_exit: bool = True
     learn_from_corrections: bool = False
+    # Live checkout's three outcomes per physical item, judged on the track's aggregated
+    # score (mean of its best views' vectors, searched once): named when the best product
+    # scores at least checkout_accept_score and leads the runner-up by checkout_accept_margin;
+    # not a product (a hand, a wallet: a notice, not counted) below checkout_floor_score;
+    # otherwise unsure (counted, the shopper picks among its candidates on the bill). Chosen
+    # from measured score distributions (docs/PERFORMANCE.md, "Live checkout: three outcomes").
+    checkout_accept_score: float = Field(default=0.8, ge=-1.0, le=1.0)
+    checkout_accept_margin: float = Field(default=0.04, ge=0.0, le=2.0)
+    checkout_floor_score: float = Field(default=0.5, ge=-1.0, le=1.0)
     # Product picker of the web app: names whose fuzzy match (rapidfuzz WRatio, 0-100) to the
     # query scores below this are left out. 60 keeps a typo or a missing word ("banan",
     # "arla milk" for "Arla-Standard-Milk", both 85+) and drops unrelated names (mostly under 45).

@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import fastapi.routing
+import numpy as np
 import pytest
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
@@ -58,8 +59,11 @@ from ebrcs.app import create_app
 from ebrcs.auth.deps import CurrentUser, current_user, require_admin
 from ebrcs.auth.models import Role, User
 from ebrcs.catalog.models import Product
+from ebrcs.checkout import cart
 from ebrcs.checkout import service as checkout_service
+from ebrcs.checkout.unsure import Candidate
 from ebrcs.config import Settings
+from ebrcs.orders import learning
 from ebrcs.orders.models import Order, OrderItem
 
 if TYPE_CHECKING:
@@ -73,7 +77,7 @@ PUBLIC_API_ROUTES: dict[tuple[str, str], str] = {
 """Routes under /api that anyone may call, each with the reason. Add a route here only when
 it must work without an account; everything else takes ``CurrentUser`` or ``AdminUser``."""
 
-OWNED_PARAMETERS = frozenset({"session_id", "order_id"})
+OWNED_PARAMETERS = frozenset({"session_id", "order_id", "item_id"})
 """Path parameters naming an object that belongs to one user: others get a 404."""
 
 WEB_PAGE_METHODS = frozenset({"GET", "HEAD"})
@@ -115,6 +119,20 @@ class Objects:
         return self._add(Product(name="matrix test product", price=Decimal("1.25")))
 
     @cached_property
+    def unsure_item_id(self) -> str:
+        """An open unsure item, with its crop, in B's checkout session."""
+        session_id, item_id = uuid.UUID(self.checkout_session_id), uuid.uuid4()
+        settings = self.client.app.state.runtime.settings
+        crop = np.full((32, 24, 3), 120, np.uint8)
+        path = learning.write_crop(learning.unsure_crop_path(settings, session_id, item_id), crop)
+        assert path is not None
+        candidate = Candidate(uuid.UUID(self.product_id), 0.8)
+        change = cart.CountedUnsure(item_id, [candidate], path.relative_to(settings.data_dir))
+        with self.client.app.state.runtime.sessions() as db:
+            cart.record_frame(db=db, session_id=session_id, changes=[change])
+        return str(item_id)
+
+    @cached_property
     def order_id(self) -> str:
         """A confirmed order of B."""
         item = OrderItem(
@@ -137,6 +155,7 @@ def _random_id(_objects: Objects) -> str:
 PATH_PARAMETER_FACTORIES: dict[str, Callable[[Objects], str]] = {
     "session_id": lambda objects: objects.checkout_session_id,
     "order_id": lambda objects: objects.order_id,
+    "item_id": lambda objects: objects.unsure_item_id,
     "product_id": lambda objects: objects.product_id,
     "user_id": lambda objects: str(objects.owner.user_id),
     "task_id": _random_id,

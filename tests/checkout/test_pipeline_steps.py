@@ -13,7 +13,7 @@ import supervision as sv
 from ebrcs.checkout.models import EventKind
 from ebrcs.checkout.pipeline.count import ItemCounter
 from ebrcs.checkout.pipeline.detect import ForegroundDetector
-from ebrcs.checkout.pipeline.recognise import Identity, vote
+from ebrcs.checkout.pipeline.recognise import AcceptanceRule, Identity, mean_vector, vote
 from ebrcs.checkout.pipeline.zone import ItemZone
 from ebrcs.checkout.synthetic import write_mp4, write_y4m
 from ebrcs.errors import InvalidInput
@@ -73,20 +73,42 @@ def recognition(*scores: tuple[uuid.UUID, float], accepted: bool = True) -> Reco
     return Recognition(matches, matches[0] if accepted else None)
 
 
-def test_vote_takes_the_product_most_crops_rank_high() -> None:
+def test_vote_ranks_products_by_their_mean_score_over_the_crops() -> None:
     crops = [
         recognition((APPLE, 0.9), (PEAR, 0.5)),
         recognition((PEAR, 0.7), (APPLE, 0.65), accepted=False),
         recognition((APPLE, 0.8), (PEAR, 0.6)),
     ]
-    identity = vote(crops, min_agreement=0.5)
-    assert identity.product_id == APPLE and identity.accepted
-    assert identity.score == pytest.approx((0.9 + 0.65 + 0.8) / 3)
+    ranked = vote(crops)
+    assert [match.product_id for match in ranked] == [APPLE, PEAR]
+    assert ranked[0].score == pytest.approx((0.9 + 0.65 + 0.8) / 3)
 
 
-def test_vote_rejects_a_product_too_few_crops_accept() -> None:
-    crops = [recognition((APPLE, 0.6), accepted=False)] * 2 + [recognition((APPLE, 0.9))]
-    assert vote(crops, min_agreement=0.5) == Identity(APPLE, pytest.approx(0.7), False)
+RULE = AcceptanceRule(accept_score=0.8, accept_margin=0.05, floor_score=0.5)
+
+
+def test_rule_names_a_clear_leader_above_the_acceptance_score() -> None:
+    identity = RULE.judge([ProductMatch(APPLE, 0.9), ProductMatch(PEAR, 0.6)])
+    assert identity.accepted and identity.product_id == APPLE
+
+
+@pytest.mark.parametrize("scores", [(0.75, 0.6), (0.9, 0.87)])
+def test_rule_is_unsure_below_the_score_or_the_margin_and_keeps_the_candidates(
+    scores: tuple[float, float],
+) -> None:
+    identity = RULE.judge([ProductMatch(APPLE, scores[0]), ProductMatch(PEAR, scores[1])])
+    assert identity.unsure and not identity.accepted
+    assert [match.product_id for match in identity.candidates] == [APPLE, PEAR]
+
+
+def test_rule_calls_anything_below_the_floor_not_a_product() -> None:
+    identity = RULE.judge([ProductMatch(APPLE, 0.45), ProductMatch(PEAR, 0.3)])
+    assert not identity.is_product and not identity.unsure and identity.candidates == ()
+
+
+def test_mean_vector_is_the_unit_mean_of_unit_vectors() -> None:
+    vectors = np.array([[2.0, 0.0], [0.0, 0.5]], np.float32)
+    assert mean_vector(vectors) == pytest.approx(np.array([1.0, 1.0]) / np.sqrt(2))
 
 
 def step(

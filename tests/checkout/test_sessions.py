@@ -41,7 +41,7 @@ def test_new_session_is_active_with_an_empty_cart_and_no_roi(client, shopper):
 
     assert body["status"] == "active"
     assert body["roi"] is None
-    assert body["cart"] == {"items": [], "total_items": 0, "total_amount": "0.00"}
+    assert body["cart"] == {"items": [], "total_items": 0, "total_amount": "0.00", "unsure": []}
 
 
 def test_session_list_holds_only_the_callers_sessions(client, make_account):

@@ -2,26 +2,41 @@
 
 Every function that changes the cart locks the session row first and refuses unless the session
 is active, so a cart can never change once its session is completed (confirmation takes the same
-lock). Each changing function commits its own transaction.
+lock). Each changing function commits its own transaction; a frame's counting decisions are one
+transaction together (``record_frame``).
+
+A cart holds named lines (billing items) and unsure items: physical items counted but not yet
+named (``ebrcs.checkout.unsure``), which the shopper resolves into a line or dismisses.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 
 from sqlalchemy import case, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ebrcs.catalog.models import Product
-from ebrcs.checkout.models import BillingItem, CheckoutSession, EventKind, RecognitionEvent
+from ebrcs.checkout import unsure
+from ebrcs.checkout.models import (
+    BillingItem,
+    CheckoutSession,
+    EventKind,
+    RecognitionEvent,
+    SessionStatus,
+    UnresolvedItem,
+    UnsureStatus,
+)
 from ebrcs.checkout.service import require_active, touch
+from ebrcs.checkout.unsure import Candidate, UnsureLine
 from ebrcs.db.base import CENT, MAX_MONEY, utcnow
-from ebrcs.errors import ErrorCode, InvalidInput, NotFound
+from ebrcs.errors import Conflict, ErrorCode, InvalidInput, NotFound
 
 UNSCORED = 0.0
 """The ``avg_score`` of a line the shopper entered by hand: no recognition vouches for it."""
@@ -45,10 +60,12 @@ class Cart:
 
     session_id: uuid.UUID
     lines: list[CartLine]
+    unsure: list[UnsureLine] = field(default_factory=list)
+    """Items counted but not named yet; they are not priced."""
 
     @property
     def total_items(self) -> int:
-        """How many items the cart holds."""
+        """How many named items the cart holds."""
         return sum(line.quantity for line in self.lines)
 
     @property
@@ -79,18 +96,30 @@ def lines(*, db: Session, session_id: uuid.UUID) -> list[CartLine]:
 
 
 def load(*, db: Session, session_id: uuid.UUID) -> Cart:
-    """The session's cart with its totals."""
-    return Cart(session_id=session_id, lines=lines(db=db, session_id=session_id))
+    """The session's cart with its totals and its open unsure items."""
+    return Cart(
+        session_id=session_id,
+        lines=lines(db=db, session_id=session_id),
+        unsure=unsure.open_lines(db=db, session_id=session_id),
+    )
 
 
 @contextmanager
-def _changing(db: Session, session_id: uuid.UUID) -> Iterator[CheckoutSession]:
-    """Lock the session row, insist it is active, then commit the change or roll it all back."""
+def _changing(
+    db: Session, session_id: uuid.UUID, *, unless_completed: bool = False
+) -> Iterator[CheckoutSession]:
+    """Lock the session row, insist it is active, then commit the change or roll it all back.
+
+    ``unless_completed`` also lets an expired session's cart change (naming its unsure items,
+    without which it could never be confirmed).
+    """
     try:
         session = db.get(CheckoutSession, session_id, with_for_update=True, populate_existing=True)
         if session is None:
             raise NotFound("checkout session not found", code=ErrorCode.SESSION_NOT_FOUND)
-        yield require_active(session)
+        if unless_completed and session.status == SessionStatus.COMPLETED:
+            raise Conflict("checkout session is completed", code=ErrorCode.SESSION_NOT_ACTIVE)
+        yield session if unless_completed else require_active(session)
         _check_total(db, session_id)
         touch(session)
         db.commit()
@@ -167,6 +196,128 @@ def _upsert_one(db: Session, session_id: uuid.UUID, product_id: uuid.UUID, score
     db.execute(statement)
 
 
+@dataclass(frozen=True)
+class Counted:
+    """A recognised item put down: one more of its product (its ADD is kept as ``event_id``)."""
+
+    product_id: uuid.UUID
+    score: float
+    event_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class TakenOut:
+    """A counted item taken back out: one fewer of its product."""
+
+    product_id: uuid.UUID
+    score: float | None
+
+
+@dataclass(frozen=True)
+class CountedUnsure:
+    """A physical item counted but not named: an unsure item waiting for the shopper."""
+
+    item_id: uuid.UUID
+    candidates: Sequence[Candidate]
+    crop_path: Path | None
+    """The crop it was seen in, relative to the data directory."""
+
+
+@dataclass(frozen=True)
+class Noticed:
+    """Something seen that is not counted (not a product); kept for the dashboard only."""
+
+    product_id: uuid.UUID | None
+    score: float | None
+
+
+CartChange = Counted | TakenOut | CountedUnsure | Noticed
+
+
+def record_frame(*, db: Session, session_id: uuid.UUID, changes: Sequence[CartChange]) -> Cart:
+    """Apply one frame's counting decisions in one transaction; the cart after them."""
+    with _changing(db, session_id):
+        for change in changes:
+            _apply(db, session_id, change)
+    return load(db=db, session_id=session_id)
+
+
+def _apply(db: Session, session_id: uuid.UUID, change: CartChange) -> None:
+    """One counting decision into the open transaction."""
+    match change:
+        case Counted(product_id, score, event_id):
+            _add_one(db, session_id, product_id, score, event_id)
+        case TakenOut(product_id, score):
+            _remove_one(db, session_id, product_id, score)
+        case CountedUnsure(item_id, candidates, crop_path):
+            unsure.add(
+                db=db,
+                session_id=session_id,
+                item_id=item_id,
+                candidates=candidates,
+                crop_path=crop_path,
+            )
+            best = candidates[0] if candidates else None
+            record_event(
+                db=db,
+                session_id=session_id,
+                kind=EventKind.UNRECOGNISED,
+                product_id=best.product_id if best else None,
+                score=best.score if best else None,
+                commit=False,
+            )
+        case Noticed(product_id, score):
+            record_event(
+                db=db,
+                session_id=session_id,
+                kind=EventKind.UNRECOGNISED,
+                product_id=product_id,
+                score=score,
+                commit=False,
+            )
+
+
+def _add_one(
+    db: Session,
+    session_id: uuid.UUID,
+    product_id: uuid.UUID,
+    score: float,
+    event_id: uuid.UUID | None,
+) -> None:
+    score = _clamped(score)
+    _upsert_one(db, session_id, product_id, score)
+    record_event(
+        db=db,
+        session_id=session_id,
+        kind=EventKind.ADD,
+        product_id=product_id,
+        score=score,
+        event_id=event_id,
+        commit=False,
+    )
+
+
+def _remove_one(
+    db: Session, session_id: uuid.UUID, product_id: uuid.UUID, score: float | None
+) -> BillingItem | None:
+    item = _item(db, session_id, product_id, refresh=True)
+    if item is not None:
+        if item.quantity > 1:
+            item.quantity -= 1
+        else:
+            db.delete(item)
+            item = None
+    record_event(
+        db=db,
+        session_id=session_id,
+        kind=EventKind.REMOVE,
+        product_id=product_id,
+        score=score,
+        commit=False,
+    )
+    return item
+
+
 def record_add(
     *,
     db: Session,
@@ -180,18 +331,8 @@ def record_add(
     ``event_id`` lets the caller name the event in advance, e.g. to keep the item's crop
     under it (``ebrcs.orders.learning.save_crop``).
     """
-    score = _clamped(score)
     with _changing(db, session_id):
-        _upsert_one(db, session_id, product_id, score)
-        record_event(
-            db=db,
-            session_id=session_id,
-            kind=EventKind.ADD,
-            product_id=product_id,
-            score=score,
-            event_id=event_id,
-            commit=False,
-        )
+        _add_one(db, session_id, product_id, score, event_id)
     return _item(db, session_id, product_id, refresh=True)  # type: ignore[return-value]
 
 
@@ -200,21 +341,55 @@ def record_remove(
 ) -> BillingItem | None:
     """Take one item back out (row deleted at 0) and keep its REMOVE event; the line or None."""
     with _changing(db, session_id):
-        item = _item(db, session_id, product_id, refresh=True)
-        if item is not None:
-            if item.quantity > 1:
-                item.quantity -= 1
-            else:
-                db.delete(item)
-                item = None
-        record_event(
-            db=db,
-            session_id=session_id,
-            kind=EventKind.REMOVE,
-            product_id=product_id,
-            score=score,
-            commit=False,
+        item = _remove_one(db, session_id, product_id, score)
+    return item
+
+
+def resolve_unsure(
+    *,
+    db: Session,
+    session_id: uuid.UUID,
+    item_id: uuid.UUID,
+    product_id: uuid.UUID,
+    max_quantity: int,
+) -> Cart:
+    """The shopper says what an unsure item is: one more of that product, in one transaction.
+
+    Kept as an ADD of the product (scored as the candidate it was, 0 if it was none), so
+    learning from corrections sees it as counted; its crop is learned as a photo of the
+    product (``ebrcs.orders.learning``). Conflict if the item was already resolved or dismissed.
+    """
+    with _changing(db, session_id, unless_completed=True):
+        item = _open_unsure(db, session_id, item_id)
+        _sellable(db, {product_id})
+        held = db.scalar(
+            select(BillingItem.quantity).where(
+                BillingItem.session_id == session_id, BillingItem.product_id == product_id
+            )
         )
+        _check_quantity((held or 0) + 1, max_quantity)
+        scores = {uuid.UUID(c["product_id"]): float(c["score"]) for c in item.candidates}
+        _add_one(db, session_id, product_id, scores.get(product_id, UNSCORED), item.id)
+        item.status = UnsureStatus.RESOLVED
+        item.resolved_product_id = product_id
+        item.resolved_at = utcnow()
+    return load(db=db, session_id=session_id)
+
+
+def dismiss_unsure(*, db: Session, session_id: uuid.UUID, item_id: uuid.UUID) -> Cart:
+    """The shopper says an unsure item is not to be paid for: it leaves the bill."""
+    with _changing(db, session_id, unless_completed=True):
+        item = _open_unsure(db, session_id, item_id)
+        item.status = UnsureStatus.DISMISSED
+        item.resolved_at = utcnow()
+    return load(db=db, session_id=session_id)
+
+
+def _open_unsure(db: Session, session_id: uuid.UUID, item_id: uuid.UUID) -> UnresolvedItem:
+    """The session's unsure item while it is open; NotFound or Conflict otherwise."""
+    item = unsure.get(db=db, session_id=session_id, item_id=item_id)
+    if item.status != UnsureStatus.OPEN:
+        raise Conflict(f"unsure item is already {item.status.value}")
     return item
 
 

@@ -1,35 +1,32 @@
-"""One session's live counting: its pipeline, the newest unprocessed frame, and the cart it feeds.
+"""One session's live counting: its pipeline and the cart it feeds.
 
-``LiveCheckout`` is used from worker threads only (pipeline and database work block);
-``LatestFrameSlot`` and ``LiveCheckouts`` belong to the event loop.
+``LiveCheckout`` is used from worker threads only (pipeline and database work block); the
+socket's event-loop side (frame slot, registry of live sockets) is ``ebrcs.checkout.websocket``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import logging
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import cv2
 import numpy as np
-from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ebrcs.catalog import service as catalog
-from ebrcs.checkout import cart
-from ebrcs.checkout.models import CheckoutSession, EventKind, SessionStatus
-from ebrcs.checkout.pipeline import CheckoutPipeline, FrameResult, PipelineConfig
+from ebrcs.checkout import cart, service, unsure
+from ebrcs.checkout.models import EventKind
+from ebrcs.checkout.pipeline import CheckoutPipeline, CountEvent, FrameResult, PipelineConfig
 from ebrcs.checkout.pipeline.annotate import annotate
-from ebrcs.checkout.schemas import CartOut, DetectionOut, EventOut
+from ebrcs.checkout.schemas import CartOut, DetectionOut, EventOut, UnsureItemOut
 from ebrcs.checkout.service import Roi
 from ebrcs.config import Settings
-from ebrcs.db.base import utcnow
-from ebrcs.errors import Conflict
 from ebrcs.imaging import decode_frame
 from ebrcs.orders import learning
 from ebrcs.runtime import Runtime
@@ -64,13 +61,14 @@ class FrameOutcome:
 
     detections: list[DetectionOut]
     events: list[EventOut]
-    cart: CartOut
+    cart: CartOut | None
+    """None when the frame changed nothing (see ``LiveCheckout.process_frame``)."""
     timings_ms: dict[str, float]
     annotated_jpeg: str | None
 
 
 class LiveCheckout:
-    """Counts items of one session from its frames into its cart, event by event.
+    """Counts items of one session from its frames into its cart, one transaction per frame.
 
     Not thread-safe: one worker thread at a time calls ``process_*`` (the socket's processor
     awaits each frame; a video task runs in one thread). ``request_roi`` may come from any
@@ -92,6 +90,7 @@ class LiveCheckout:
         self._names: dict[uuid.UUID, str] = {}
         self._pending_roi: tuple[Roi | None] | None = None
         self._last_touch = 0.0
+        self._cart_sent = False
 
     def request_roi(self, roi: Roi | None) -> None:
         """Change the counting zone before the next frame."""
@@ -111,9 +110,10 @@ class LiveCheckout:
     def process_frame(
         self, frame_bgr: np.ndarray, timestamp: float, *, annotate: bool, decode_ms: float = 0.0
     ) -> FrameOutcome:
-        """Count one decoded frame: pipeline, then every event into the cart in the same step.
+        """Count one decoded frame: the pipeline, then its events into the cart together.
 
-        Raises Conflict when the session stopped being active (ended, expired, confirmed).
+        A frame without events reads nothing back (its ``cart`` is None), except the first,
+        which carries the cart. Raises Conflict when the session stopped being active.
         """
         started = time.perf_counter()
         if self._pending_roi is not None:
@@ -121,83 +121,74 @@ class LiveCheckout:
             self._pending_roi = None
             self.pipeline.set_roi(roi)
         result = self.pipeline.process(frame_bgr, timestamp)
+        changes = [self._change(event) for event in result.events]
+        current: cart.Cart | None = None
         with self.db_sessions() as db:
-            for event in result.events:
-                self._record(db, event)
-            self._touch(db)
+            if changes:
+                current = cart.record_frame(db=db, session_id=self.session_id, changes=changes)
+                self._last_touch = time.monotonic()
+            else:
+                self._keep_alive(db)
+                if not self._cart_sent:
+                    current = cart.load(db=db, session_id=self.session_id)
             names = self._names_of(db, _product_ids(result))
-            current_cart = CartOut.of(cart.load(db=db, session_id=self.session_id))
+        cart_out = None if current is None else CartOut.of(current)
+        self._cart_sent = self._cart_sent or cart_out is not None
+        unsure_out = {item.id: item for item in cart_out.unsure} if cart_out else {}
         timings = {name: float(value) for name, value in result.timings_ms.items()}
         timings["decode"] = decode_ms
         timings["total"] = decode_ms + (time.perf_counter() - started) * 1000.0
         return FrameOutcome(
             detections=[_detection_out(item, names) for item in result.detections],
-            events=[_event_out(event, names) for event in result.events],
-            cart=current_cart,
+            events=[
+                _event_out(event, change, names, unsure_out)
+                for event, change in zip(result.events, changes, strict=True)
+            ],
+            cart=cart_out,
             timings_ms=timings,
             annotated_jpeg=self._annotated(frame_bgr, result) if annotate else None,
         )
 
-    def _record(self, db: Session, event: Any) -> None:
-        """Write one counting decision to the cart (ADD/REMOVE) or the event log.
+    def _change(self, event: CountEvent) -> cart.CartChange:
+        """What one counting decision changes in the cart; keeps its crop where one is wanted.
 
-        An ADD's crop is kept under the event's id (while learning from corrections is on),
-        so a confirmed correction can teach the index what the item really was.
+        An ADD's crop is kept under the event's id while learning from corrections is on,
+        so a confirmed correction can teach the index what the item really was; an unsure
+        item's crop always, because the bill shows it.
         """
-        kind = EventKind(event.kind)
-        if kind == EventKind.ADD:
+        if event.kind == EventKind.ADD and event.product_id is not None:
             event_id = uuid.uuid4()
-            cart.record_add(
-                db=db,
-                session_id=self.session_id,
-                product_id=event.product_id,
-                score=event.score,
-                event_id=event_id,
+            if event.crop_rgb is not None and self.settings.learn_from_corrections:
+                self._keep_crop(learning.crop_path(self.settings, self.session_id, event_id), event)
+            return cart.Counted(event.product_id, float(event.score or 0.0), event_id)
+        if event.kind == EventKind.REMOVE and event.product_id is not None:
+            return cart.TakenOut(event.product_id, event.score)
+        if event.candidates:
+            item_id = uuid.uuid4()
+            path = learning.unsure_crop_path(self.settings, self.session_id, item_id)
+            kept = self._keep_crop(path, event) if event.crop_rgb is not None else None
+            return cart.CountedUnsure(
+                item_id,
+                [unsure.Candidate(c.product_id, c.score) for c in event.candidates],
+                kept.relative_to(self.settings.data_dir) if kept is not None else None,
             )
-            if event.crop_rgb is not None:
-                self._keep_crop(event_id, event.crop_rgb)
-        elif kind == EventKind.REMOVE:
-            cart.record_remove(
-                db=db, session_id=self.session_id, product_id=event.product_id, score=event.score
-            )
-        else:
-            cart.record_event(
-                db=db,
-                session_id=self.session_id,
-                kind=kind,
-                product_id=event.product_id,
-                score=event.score,
-            )
+        return cart.Noticed(event.product_id, event.score)
 
-    def _keep_crop(self, event_id: uuid.UUID, crop_rgb: np.ndarray) -> None:
-        """Keep an ADD's crop for learning; a crop that cannot be written must not stop counting."""
+    def _keep_crop(self, path: Path, event: CountEvent) -> Path | None:
+        """Write an event's crop; a crop that cannot be written must not stop counting."""
+        assert event.crop_rgb is not None
         try:
-            learning.save_crop(
-                settings=self.settings,
-                session_id=self.session_id,
-                event_id=event_id,
-                crop_rgb=crop_rgb,
-            )
+            return learning.write_crop(path, event.crop_rgb)
         except OSError:
-            log.warning("crop of event %s could not be kept", event_id, exc_info=True)
+            log.warning("crop %s could not be kept", path, exc_info=True)
+            return None
 
-    def _touch(self, db: Session) -> None:
+    def _keep_alive(self, db: Session) -> None:
         """Keep a streaming session from idling out; Conflict once it is no longer active."""
         now = time.monotonic()
         if now - self._last_touch < TOUCH_EVERY_SECONDS:
             return
-        result = db.execute(
-            update(CheckoutSession)
-            .where(
-                CheckoutSession.id == self.session_id,
-                CheckoutSession.status == SessionStatus.ACTIVE,
-            )
-            .values(last_active=utcnow())
-            .execution_options(synchronize_session=False)
-        )
-        db.commit()
-        if not result.rowcount:
-            raise Conflict("checkout session is no longer active")
+        service.keep_alive(db=db, session_id=self.session_id)
         self._last_touch = now
 
     def _names_of(self, db: Session, product_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
@@ -235,96 +226,27 @@ def _detection_out(detection: Any, names: dict[uuid.UUID, str]) -> DetectionOut:
     )
 
 
-def _event_out(event: Any, names: dict[uuid.UUID, str]) -> EventOut:
+def _event_out(
+    event: CountEvent,
+    change: cart.CartChange,
+    names: dict[uuid.UUID, str],
+    unsure_out: dict[uuid.UUID, UnsureItemOut],
+) -> EventOut:
+    if isinstance(change, cart.CountedUnsure):
+        return EventOut(
+            type="UNSURE",
+            product_id=None,
+            name=None,
+            score=_score(event.score),
+            unsure=unsure_out.get(change.item_id),
+        )
     product_id = event.product_id
     return EventOut(
-        type=EventKind(event.kind),
+        type=EventKind(event.kind).value,
         product_id=product_id,
         name=names.get(product_id) if product_id else None,
         score=_score(event.score),
     )
-
-
-@dataclass(frozen=True)
-class ReceivedFrame:
-    """A frame as it came off the socket, not yet decoded."""
-
-    frame_id: int
-    data: bytes
-    received_at: float
-
-
-class LatestFrameSlot:
-    """A one-frame buffer: a newer frame replaces the unprocessed one, which counts as dropped.
-
-    This is the socket's back-pressure: a slow server skips stale frames instead of queueing
-    them, so memory stays bounded and replies describe the newest picture.
-    """
-
-    def __init__(self) -> None:
-        self._frame: ReceivedFrame | None = None
-        self._ready = asyncio.Event()
-        self.dropped = 0
-
-    def put(self, frame: ReceivedFrame) -> None:
-        """Offer the newest frame, dropping the one still waiting."""
-        if self._frame is not None:
-            self.dropped += 1
-        self._frame = frame
-        self._ready.set()
-
-    async def take(self) -> ReceivedFrame:
-        """Wait for a frame and take it out of the slot."""
-        await self._ready.wait()
-        self._ready.clear()
-        frame, self._frame = self._frame, None
-        assert frame is not None  # the event is set only together with a frame
-        return frame
-
-
-@dataclass
-class LiveConnection:
-    """A socket serving a session in this process, and how to ask it to close."""
-
-    checkout: LiveCheckout
-    loop: asyncio.AbstractEventLoop
-    closing: asyncio.Future[tuple[int, str]] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.closing = self.loop.create_future()
-
-    def request_close(self, code: int, reason: str) -> None:
-        """Ask the socket to close; safe from any thread."""
-        self.loop.call_soon_threadsafe(self._close, code, reason)
-
-    def _close(self, code: int, reason: str) -> None:
-        if not self.closing.done():
-            self.closing.set_result((code, reason))
-
-
-class LiveCheckouts:
-    """The sockets this process serves, one per session, so ROI changes and ends reach them.
-
-    Per process: a socket on another worker sees an ROI change when it reconnects.
-    """
-
-    def __init__(self) -> None:
-        self._by_session: dict[uuid.UUID, LiveConnection] = {}
-
-    def attach(self, session_id: uuid.UUID, connection: LiveConnection) -> LiveConnection | None:
-        """Register the session's socket; the one it replaces, if any."""
-        replaced = self._by_session.get(session_id)
-        self._by_session[session_id] = connection
-        return replaced
-
-    def detach(self, session_id: uuid.UUID, connection: LiveConnection) -> None:
-        """Forget the socket, unless a newer one already replaced it."""
-        if self._by_session.get(session_id) is connection:
-            del self._by_session[session_id]
-
-    def get(self, session_id: uuid.UUID) -> LiveConnection | None:
-        """The session's socket in this process, if any."""
-        return self._by_session.get(session_id)
 
 
 def open_live_checkout(runtime: Runtime, session_id: uuid.UUID, roi: Roi | None) -> LiveCheckout:

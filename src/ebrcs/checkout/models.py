@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ebrcs.db.base import Base, UUIDPrimaryKey, string_enum, utcnow
@@ -88,3 +88,37 @@ class RecognitionEvent(UUIDPrimaryKey, Base):
     )
     score: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class UnsureStatus(enum.StrEnum):
+    """Where an unsure item is: waiting for the shopper, named by them, or dismissed."""
+
+    OPEN = "open"
+    RESOLVED = "resolved"
+    DISMISSED = "dismissed"
+
+
+class UnresolvedItem(UUIDPrimaryKey, Base):
+    """A physical item that was counted but not confidently named: the shopper says what it is.
+
+    ``candidates`` holds the recognition's top products, best first, as
+    ``[{"product_id": str, "score": float}, ...]``; ``crop_path`` the crop it was seen in,
+    relative to the data directory (None if none could be kept).
+    """
+
+    __tablename__ = "unresolved_items"
+
+    session_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("checkout_sessions.id", ondelete="CASCADE"), index=True
+    )
+    candidates: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    best_score: Mapped[float] = mapped_column(Float)
+    crop_path: Mapped[str | None] = mapped_column(String(500))
+    status: Mapped[UnsureStatus] = mapped_column(
+        string_enum(UnsureStatus, "unsure_status"), default=UnsureStatus.OPEN
+    )
+    resolved_product_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("products.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None]

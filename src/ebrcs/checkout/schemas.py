@@ -10,7 +10,8 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from ebrcs.checkout.cart import Cart, CartLine
-from ebrcs.checkout.models import EventKind, SessionStatus
+from ebrcs.checkout.models import SessionStatus
+from ebrcs.checkout.unsure import UnsureLine
 
 
 class SessionCreated(BaseModel):
@@ -19,13 +20,63 @@ class SessionCreated(BaseModel):
     session_id: uuid.UUID
 
 
+class CandidateOut(BaseModel):
+    """A product an unsure item may be: its name, price, score and first photo."""
+
+    product_id: uuid.UUID
+    name: str
+    score: float
+    unit_price: Decimal
+    image_url: str | None
+
+
+class UnsureItemOut(BaseModel):
+    """An item counted but not named: the shopper picks one candidate, searches, or dismisses."""
+
+    id: uuid.UUID
+    best_score: float
+    created_at: datetime
+    crop_url: str | None
+    candidates: list[CandidateOut]
+    """At most ``top_k``, best first."""
+
+    @classmethod
+    def of(cls, session_id: uuid.UUID, line: UnsureLine) -> UnsureItemOut:
+        """The body of one open unsure item."""
+        return cls(
+            id=line.id,
+            best_score=line.best_score,
+            created_at=line.created_at,
+            crop_url=f"/api/sessions/{session_id}/unsure/{line.id}/crop" if line.has_crop else None,
+            candidates=[
+                CandidateOut(
+                    product_id=candidate.product_id,
+                    name=candidate.name,
+                    score=candidate.score,
+                    unit_price=candidate.unit_price,
+                    image_url=(
+                        f"/api/products/{candidate.product_id}/images/{candidate.image_id}"
+                        if candidate.image_id is not None
+                        else None
+                    ),
+                )
+                for candidate in line.candidates
+            ],
+        )
+
+
 class CartOut(BaseModel):
-    """A cart with totals computed on the server (exact decimals)."""
+    """A cart with totals computed on the server (exact decimals).
+
+    ``items`` and the totals are the named, priced lines; ``unsure`` are the items counted
+    but not named yet (physical items = ``total_items + len(unsure)``).
+    """
 
     # The cart's own line type: its fields are exactly what the API shows of a line.
     items: list[CartLine]
     total_items: int
     total_amount: Decimal
+    unsure: list[UnsureItemOut]
 
     @classmethod
     def of(cls, cart: Cart) -> CartOut:
@@ -34,7 +85,14 @@ class CartOut(BaseModel):
             items=cart.lines,
             total_items=cart.total_items,
             total_amount=cart.total_amount,
+            unsure=[UnsureItemOut.of(cart.session_id, line) for line in cart.unsure],
         )
+
+
+class ResolveIn(BaseModel):
+    """What an unsure item is: one of its candidates or any product found by search."""
+
+    product_id: uuid.UUID
 
 
 class SessionOut(BaseModel):
@@ -87,12 +145,15 @@ class DetectionOut(BaseModel):
 
 
 class EventOut(BaseModel):
-    """A counting decision."""
+    """A counting decision: ADD and REMOVE change a named line, UNSURE counts an item the
+    shopper must name (``unsure``), UNRECOGNISED is a notice of something that is not a
+    product (nothing counted)."""
 
-    type: EventKind
+    type: Literal["ADD", "REMOVE", "UNSURE", "UNRECOGNISED"]
     product_id: uuid.UUID | None
     name: str | None
     score: float | None
+    unsure: UnsureItemOut | None = None
 
 
 class FrameReply(BaseModel):
@@ -102,7 +163,9 @@ class FrameReply(BaseModel):
     frame_id: int
     detections: list[DetectionOut]
     events: list[EventOut]
-    cart: CartOut
+    cart: CartOut | None
+    """The cart after this frame's events; None when it has none (the cart is unchanged),
+    except in a connection's first reply, which always carries it."""
     timings_ms: dict[str, float]
     dropped_frames: int
     annotated_jpeg: str | None = None

@@ -67,6 +67,22 @@ def touch(session: CheckoutSession) -> None:
     session.last_active = utcnow()
 
 
+def keep_alive(*, db: Session, session_id: uuid.UUID) -> None:
+    """Mark a streaming session as used now, in one statement; Conflict once it is not active."""
+    result = db.execute(
+        update(CheckoutSession)
+        .where(
+            CheckoutSession.id == session_id,
+            CheckoutSession.status == SessionStatus.ACTIVE,
+        )
+        .values(last_active=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    db.commit()
+    if not result.rowcount:
+        raise Conflict("checkout session is no longer active", code=ErrorCode.SESSION_NOT_ACTIVE)
+
+
 def end(*, db: Session, session: CheckoutSession) -> CheckoutSession:
     """End an active session early: it becomes ``expired`` and its cart is kept as it is."""
     if session.status == SessionStatus.ACTIVE:

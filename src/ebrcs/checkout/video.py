@@ -235,7 +235,7 @@ def _count_frames(task: VideoTask, checkout: LiveCheckout) -> None:
                 break
             outcome = checkout.process_frame(frame, timestamp, annotate=False)
             task.frames += 1
-            if outcome.events:
+            if outcome.events and outcome.cart is not None:
                 task.post(
                     "events",
                     {

@@ -9,24 +9,27 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
-from fastapi.responses import StreamingResponse
+from fastapi.responses import FileResponse, StreamingResponse
 from starlette.datastructures import UploadFile
 
 from ebrcs.auth.deps import CurrentUser
-from ebrcs.checkout import cart, service, video
-from ebrcs.checkout.live import LiveCheckouts, open_live_checkout
+from ebrcs.checkout import cart, service, unsure, video
+from ebrcs.checkout.live import open_live_checkout
 from ebrcs.checkout.models import CheckoutSession
 from ebrcs.checkout.schemas import (
     CartOut,
+    ResolveIn,
     RoiIn,
     RoiOut,
     SessionCreated,
     SessionOut,
     SessionSummary,
+    UnsureItemOut,
     VideoTaskCreated,
 )
+from ebrcs.checkout.websocket import LiveCheckouts, store_roi
 from ebrcs.deps import DbSession, RuntimeDep, SettingsDep
-from ebrcs.errors import ErrorCode, InvalidInput, PayloadTooLarge
+from ebrcs.errors import ErrorCode, InvalidInput, NotFound, PayloadTooLarge
 
 router = APIRouter(prefix="/api/sessions", tags=["checkout"])
 
@@ -124,12 +127,7 @@ def _store_roi(
     db: DbSession,
     user: CurrentUser,
 ) -> RoiOut:
-    session = service.get_owned(db=db, session_id=session_id, user=user)
-    roi = None if points is None else service.validate_roi(points)
-    service.set_roi(db=db, session=session, roi=roi)
-    connection = _live(request).get(session_id)
-    if connection is not None:
-        connection.checkout.request_roi(roi)
+    roi = store_roi(db=db, live=_live(request), session_id=session_id, user=user, points=points)
     return RoiOut(roi=roi)
 
 
@@ -244,3 +242,70 @@ def cancel_video(
     task = _tasks(request).get(task_id=task_id, session_id=session_id, user_id=user.id)
     task.cancelled.set()
     return {"task_id": str(task.id), "state": task.state.value}
+
+
+@router.get("/{session_id}/unsure")
+def list_unsure(session_id: uuid.UUID, db: DbSession, user: CurrentUser) -> list[UnsureItemOut]:
+    """The session's items counted but not named yet, oldest first, with their candidates."""
+    session = service.get_owned(db=db, session_id=session_id, user=user)
+    lines = unsure.open_lines(db=db, session_id=session.id)
+    return [UnsureItemOut.of(session.id, line) for line in lines]
+
+
+@router.post("/{session_id}/unsure/{item_id}/resolve")
+def resolve_unsure(
+    session_id: uuid.UUID,
+    item_id: uuid.UUID,
+    body: ResolveIn,
+    db: DbSession,
+    user: CurrentUser,
+    settings: SettingsDep,
+) -> CartOut:
+    """Say what an unsure item is (a candidate, or any product found by search): it is billed."""
+    session = service.get_owned_fresh(
+        db=db, session_id=session_id, user=user, ttl_minutes=settings.session_ttl_minutes
+    )
+    updated = cart.resolve_unsure(
+        db=db,
+        session_id=session.id,
+        item_id=item_id,
+        product_id=body.product_id,
+        max_quantity=settings.max_cart_quantity,
+    )
+    return CartOut.of(updated)
+
+
+@router.post("/{session_id}/unsure/{item_id}/dismiss")
+def dismiss_unsure(
+    session_id: uuid.UUID,
+    item_id: uuid.UUID,
+    db: DbSession,
+    user: CurrentUser,
+    settings: SettingsDep,
+) -> CartOut:
+    """Take an unsure item off the bill (it was not an item to pay for)."""
+    session = service.get_owned_fresh(
+        db=db, session_id=session_id, user=user, ttl_minutes=settings.session_ttl_minutes
+    )
+    return CartOut.of(cart.dismiss_unsure(db=db, session_id=session.id, item_id=item_id))
+
+
+@router.get(
+    "/{session_id}/unsure/{item_id}/crop",
+    response_class=FileResponse,
+    responses={200: {"content": {"image/jpeg": {}}}},
+)
+def unsure_crop(
+    session_id: uuid.UUID,
+    item_id: uuid.UUID,
+    db: DbSession,
+    user: CurrentUser,
+    settings: SettingsDep,
+) -> FileResponse:
+    """The picture an unsure item was seen in (JPEG)."""
+    session = service.get_owned(db=db, session_id=session_id, user=user)
+    item = unsure.get(db=db, session_id=session.id, item_id=item_id)
+    path = unsure.crop_on_disk(settings, item)
+    if path is None:
+        raise NotFound("this unsure item has no picture")
+    return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "private"})

@@ -24,22 +24,19 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 from starlette.websockets import WebSocketState
 
 from ebrcs.auth.models import User
 from ebrcs.auth.websocket import authenticate_websocket
 from ebrcs.checkout import service
-from ebrcs.checkout.live import (
-    LatestFrameSlot,
-    LiveCheckouts,
-    LiveConnection,
-    ReceivedFrame,
-    open_live_checkout,
-)
+from ebrcs.checkout.live import LiveCheckout, open_live_checkout
 from ebrcs.checkout.schemas import ErrorMessage, FrameReply
 from ebrcs.errors import Conflict, DomainError, InvalidInput, NotFound, PayloadTooLarge
 from ebrcs.imaging import check_frame
@@ -75,6 +72,111 @@ def json_depth(text: str) -> int:
         elif char in "]}":
             depth -= 1
     return deepest
+
+
+@dataclass(frozen=True)
+class ReceivedFrame:
+    """A frame as it came off the socket, not yet decoded."""
+
+    frame_id: int
+    data: bytes
+    received_at: float
+
+
+class LatestFrameSlot:
+    """A one-frame buffer: a newer frame replaces the unprocessed one, which counts as dropped.
+
+    This is the socket's back-pressure: a slow server skips stale frames instead of queueing
+    them, so memory stays bounded and replies describe the newest picture.
+    """
+
+    def __init__(self) -> None:
+        self._frame: ReceivedFrame | None = None
+        self._ready = asyncio.Event()
+        self.dropped = 0
+
+    def put(self, frame: ReceivedFrame) -> None:
+        """Offer the newest frame, dropping the one still waiting."""
+        if self._frame is not None:
+            self.dropped += 1
+        self._frame = frame
+        self._ready.set()
+
+    async def take(self) -> ReceivedFrame:
+        """Wait for a frame and take it out of the slot."""
+        await self._ready.wait()
+        self._ready.clear()
+        frame, self._frame = self._frame, None
+        assert frame is not None  # the event is set only together with a frame
+        return frame
+
+
+@dataclass
+class LiveConnection:
+    """A socket serving a session in this process, and how to ask it to close."""
+
+    checkout: LiveCheckout
+    loop: asyncio.AbstractEventLoop
+    closing: asyncio.Future[tuple[int, str]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.closing = self.loop.create_future()
+
+    def request_close(self, code: int, reason: str) -> None:
+        """Ask the socket to close; safe from any thread."""
+        self.loop.call_soon_threadsafe(self._close, code, reason)
+
+    def _close(self, code: int, reason: str) -> None:
+        if not self.closing.done():
+            self.closing.set_result((code, reason))
+
+
+class LiveCheckouts:
+    """The sockets this process serves, one per session, so ROI changes and ends reach them.
+
+    Per process: a socket on another worker sees an ROI change when it reconnects.
+    """
+
+    def __init__(self) -> None:
+        self._by_session: dict[uuid.UUID, LiveConnection] = {}
+
+    def attach(self, session_id: uuid.UUID, connection: LiveConnection) -> LiveConnection | None:
+        """Register the session's socket; the one it replaces, if any."""
+        replaced = self._by_session.get(session_id)
+        self._by_session[session_id] = connection
+        return replaced
+
+    def detach(self, session_id: uuid.UUID, connection: LiveConnection) -> None:
+        """Forget the socket, unless a newer one already replaced it."""
+        if self._by_session.get(session_id) is connection:
+            del self._by_session[session_id]
+
+    def get(self, session_id: uuid.UUID) -> LiveConnection | None:
+        """The session's socket in this process, if any."""
+        return self._by_session.get(session_id)
+
+
+def store_roi(
+    *,
+    db: Session,
+    live: LiveCheckouts,
+    session_id: uuid.UUID,
+    user: User,
+    points: Sequence[Sequence[float]] | None,
+) -> service.Roi | None:
+    """Validate, store and apply a session's counting zone: the one setter of the HTTP route
+    and the socket. A socket serving the session in this process uses it from its next frame.
+    """
+    session = service.get_owned(db=db, session_id=session_id, user=user)
+    try:
+        roi = None if points is None else service.validate_roi(points)
+    except (TypeError, ValueError) as error:
+        raise InvalidInput("roi is a list of [x, y] points or null") from error
+    service.set_roi(db=db, session=session, roi=roi)
+    connection = live.get(session_id)
+    if connection is not None:
+        connection.checkout.request_roi(roi)
+    return roi
 
 
 @router.websocket("/api/ws/checkout/{session_id}")
@@ -230,15 +332,14 @@ class _CheckoutStream:
         """Validate, store and apply an ROI sent on the socket."""
         if points is not None and not isinstance(points, list):
             raise InvalidInput("roi is a list of [x, y] points or null")
-        try:
-            roi = None if points is None else service.validate_roi(points)
-        except (TypeError, ValueError) as error:
-            raise InvalidInput("roi is a list of [x, y] points or null") from error
-        checkout = self.connection.checkout
         with self.runtime.sessions() as db:
-            session = service.get_owned(db=db, session_id=checkout.session_id, user=self.user)
-            service.set_roi(db=db, session=session, roi=roi)
-        checkout.request_roi(roi)
+            store_roi(
+                db=db,
+                live=self.websocket.app.state.live_checkouts,
+                session_id=self.connection.checkout.session_id,
+                user=self.user,
+                points=points,
+            )
 
     async def _process(self) -> tuple[int, str]:
         """Process the newest frame, reply, repeat; returns the close code once it must stop."""

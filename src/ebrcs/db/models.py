@@ -2,7 +2,12 @@
 
 from ebrcs.auth.models import LoginThrottle, User
 from ebrcs.catalog.models import IdCounter, Product, ProductImage
-from ebrcs.checkout.models import BillingItem, CheckoutSession, RecognitionEvent
+from ebrcs.checkout.models import (
+    BillingItem,
+    CheckoutSession,
+    RecognitionEvent,
+    UnresolvedItem,
+)
 from ebrcs.db.base import Base
 from ebrcs.orders.models import Order, OrderItem
 
@@ -17,5 +22,6 @@ __all__ = [
     "Product",
     "ProductImage",
     "RecognitionEvent",
+    "UnresolvedItem",
     "User",
 ]

@@ -30,7 +30,8 @@ def confirm(*, db: Session, session_id: uuid.UUID, user: User) -> tuple[Order, b
     writers at ``BEGIN IMMEDIATE``), so racing confirmations run one after the other and the
     later ones find the order; the unique ``orders.session_id`` is the backstop if they ever
     do not. An expired session can still be confirmed: its cart was kept so the shopper can
-    pay for it, but it can no longer be changed. An empty cart is a Conflict.
+    pay for it, but it can no longer be changed (except by naming its unsure items). An empty
+    cart, or one with unsure items still open, is a Conflict.
     """
     try:
         session = checkout.get_owned(db=db, session_id=session_id, user=user, for_update=True)
@@ -40,6 +41,11 @@ def confirm(*, db: Session, session_id: uuid.UUID, user: User) -> tuple[Order, b
         if session.status == SessionStatus.COMPLETED:
             raise Conflict("checkout session is completed", code=ErrorCode.SESSION_NOT_ACTIVE)
         bill = cart.load(db=db, session_id=session.id)
+        if bill.unsure:
+            raise Conflict(
+                f"{len(bill.unsure)} unsure item(s) on the bill: choose what each one is "
+                "or dismiss it before confirming"
+            )
         if not bill.lines:
             raise Conflict(
                 "the cart is empty: add items before confirming", code=ErrorCode.CART_EMPTY

@@ -1,7 +1,9 @@
 """Learning from corrections: crops the shopper proved misread become photos of the right product.
 
 While ``learn_from_corrections`` is on, the live checkout keeps the crop each ADD was counted
-from (``save_crop``, named by the event's id). When an order is confirmed, ``misreads``
+from (``save_crop``, named by the event's id); an unsure item's crop is kept always (the bill
+shows it), and once the shopper names the item it is learned as a photo of that product.
+When an order is confirmed, ``misreads``
 compares what recognition counted with what the shopper paid for; crops of a product the
 shopper removed entirely are added, through the catalogue's incremental ``add_photos``, as
 photos of the one product the shopper added instead. Anything less clear-cut is not learned:
@@ -26,7 +28,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ebrcs.catalog import flows as catalog
-from ebrcs.checkout.models import CheckoutSession, EventKind, RecognitionEvent, SessionStatus
+from ebrcs.checkout.models import (
+    CheckoutSession,
+    EventKind,
+    RecognitionEvent,
+    SessionStatus,
+    UnresolvedItem,
+    UnsureStatus,
+)
 from ebrcs.config import Settings
 from ebrcs.db.base import utcnow
 from ebrcs.errors import DomainError
@@ -51,17 +60,26 @@ def crop_path(settings: Settings, session_id: uuid.UUID, event_id: uuid.UUID) ->
     return session_crops_dir(settings, session_id) / f"{event_id}.jpg"
 
 
+def unsure_crop_path(settings: Settings, session_id: uuid.UUID, item_id: uuid.UUID) -> Path:
+    """The file of an unsure item's crop (kept whether learning is on or not: the bill shows it)."""
+    return session_crops_dir(settings, session_id) / f"unsure-{item_id}.jpg"
+
+
 def save_crop(
     *, settings: Settings, session_id: uuid.UUID, event_id: uuid.UUID, crop_rgb: np.ndarray
 ) -> Path | None:
     """Keep an ADD event's crop (RGB uint8) as JPEG while learning is on; its path or None."""
     if not settings.learn_from_corrections:
         return None
-    path = crop_path(settings, session_id, event_id)
+    return write_crop(crop_path(settings, session_id, event_id), crop_rgb)
+
+
+def write_crop(path: Path, crop_rgb: np.ndarray) -> Path | None:
+    """Write a crop (RGB uint8) as JPEG at ``path``; the path, or None if it was not kept."""
     path.parent.mkdir(parents=True, exist_ok=True)
     ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(crop_rgb, cv2.COLOR_RGB2BGR))
     if not ok:
-        log.warning("crop of event %s could not be encoded; not kept", event_id)
+        log.warning("crop %s could not be encoded; not kept", path.name)
         return None
     # Written aside and renamed, so a reader never sees half a JPEG.
     partial = path.with_suffix(".part")
@@ -70,7 +88,7 @@ def save_crop(
         os.replace(partial, path)
     except FileNotFoundError:
         # The sweep removed the session's folder meanwhile: nobody will learn from it.
-        log.info("crop of event %s not kept: its session's crops were swept", event_id)
+        log.info("crop %s not kept: its session's crops were swept", path.name)
         return None
     return path
 
@@ -163,8 +181,29 @@ def misreads(*, db: Session, order: Order) -> list[Misread]:
     return found
 
 
+def resolved_crops(
+    *, db: Session, settings: Settings, session_id: uuid.UUID
+) -> dict[uuid.UUID, list[Path]]:
+    """Crops of the session's unsure items the shopper named, by the product they chose."""
+    rows = db.execute(
+        select(UnresolvedItem.resolved_product_id, UnresolvedItem.crop_path)
+        .where(
+            UnresolvedItem.session_id == session_id,
+            UnresolvedItem.status == UnsureStatus.RESOLVED,
+            UnresolvedItem.resolved_product_id.is_not(None),
+            UnresolvedItem.crop_path.is_not(None),
+        )
+        .order_by(UnresolvedItem.resolved_at)
+    )
+    found: dict[uuid.UUID, list[Path]] = defaultdict(list)
+    for product_id, path in rows:
+        found[product_id].append(settings.data_dir / path)
+    return found
+
+
 def learn(*, runtime: Runtime, order_id: uuid.UUID) -> int:
-    """Add the kept crops of an order's misreads as photos of the right products; how many.
+    """Add the kept crops of an order's misreads and of the unsure items the shopper named as
+    photos of the right products; how many.
 
     Runs after the order is committed (a background task): a failure here never touches the
     order. The session's crops are deleted afterwards either way, so it learns once.
@@ -176,8 +215,15 @@ def learn(*, runtime: Runtime, order_id: uuid.UUID) -> int:
         if order is None or order.session_id is None or not settings.learn_from_corrections:
             return 0
         try:
+            paid = {item.product_id for item in order.items}
+            resolved = resolved_crops(db=db, settings=settings, session_id=order.session_id)
+            # A product named and then taken off the bill again taught nothing sure.
+            lessons = defaultdict(list, {p: c for p, c in resolved.items() if p in paid})
             for misread in misreads(db=db, order=order):
-                paths = [crop_path(settings, order.session_id, e) for e in misread.event_ids]
+                lessons[misread.actually] += [
+                    crop_path(settings, order.session_id, e) for e in misread.event_ids
+                ]
+            for product_id, paths in lessons.items():
                 uploads = [path.read_bytes() for path in paths if path.is_file()]
                 uploads = uploads[: settings.max_images_per_product]
                 if not uploads:
@@ -188,20 +234,15 @@ def learn(*, runtime: Runtime, order_id: uuid.UUID) -> int:
                         index=runtime.index,
                         embedder=runtime.embedder,
                         settings=settings,
-                        product_id=misread.actually,
+                        product_id=product_id,
                         uploads=uploads,
                     )
                 except DomainError as error:
                     # E.g. the product already keeps its maximum of photos: nothing to learn.
-                    log.info("not learning crops for %s: %s", misread.actually, error.message)
+                    log.info("not learning crops for %s: %s", product_id, error.message)
                     continue
                 learned += len(uploads)
-                log.info(
-                    "learned %d crops counted as %s as photos of %s",
-                    len(uploads),
-                    misread.counted_as,
-                    misread.actually,
-                )
+                log.info("learned %d crops as photos of %s", len(uploads), product_id)
         finally:
             shutil.rmtree(session_crops_dir(settings, order.session_id), ignore_errors=True)
     return learned

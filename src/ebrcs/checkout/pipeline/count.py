@@ -13,6 +13,7 @@ import supervision as sv
 
 from ebrcs.checkout.models import EventKind
 from ebrcs.checkout.pipeline.recognise import Identity
+from ebrcs.recognition.types import ProductMatch
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,8 +25,15 @@ class CountEvent:
     score: float | None
     track_id: int
     timestamp: float
+    candidates: tuple[ProductMatch, ...] = ()
+    """For an unsure item (UNRECOGNISED, counted without a product): its best products."""
     crop_rgb: np.ndarray | None = field(default=None, compare=False, repr=False)
-    """For an ADD, the best view of the item counted (RGB uint8), if one was kept."""
+    """For an ADD or an unsure item, the best view of it (RGB uint8), if one was kept."""
+
+    @property
+    def unsure(self) -> bool:
+        """A physical item counted without a product: the shopper names it on the bill."""
+        return self.kind == EventKind.UNRECOGNISED and bool(self.candidates)
 
 
 @dataclass
@@ -43,6 +51,8 @@ class _Track:
     identity: Identity | None = None
     counted: uuid.UUID | None = None
     """The product this physical item added to the cart (possibly through an earlier track)."""
+    counted_unsure: bool = False
+    """This physical item was counted as an unsure item (possibly through an earlier track)."""
     reported: bool = False
     """Whether this track's identity was already acted on where it is now."""
     said_unrecognised: bool = False
@@ -169,6 +179,7 @@ class ItemCounter:
             del self._tracks[track_id]
             continued.add(track_id)
         track.counted = parent.counted
+        track.counted_unsure = parent.counted_unsure
         track.inside, track.born_inside = parent.inside, parent.born_inside
         track.said_unrecognised = parent.said_unrecognised
         return track
@@ -227,11 +238,13 @@ class ItemCounter:
     def _add_or_report(
         self, track: _Track, track_id: int, timestamp: float, events: list[CountEvent]
     ) -> None:
-        """ADD the recognised product once, or report the item as UNRECOGNISED once."""
+        """ADD a named product once, count an unsure item once, or report not-a-product once."""
         identity = track.identity
         if identity is None or track.reported:
             return
         track.reported = True
+        if track.counted_unsure:
+            return  # this physical item is already on the bill, waiting to be named
         if identity.accepted and identity.product_id is not None:
             if identity.product_id == track.counted:
                 return
@@ -240,7 +253,21 @@ class ItemCounter:
             events.append(
                 CountEvent(EventKind.ADD, identity.product_id, identity.score, track_id, timestamp)
             )
-        elif track.counted is None and not track.said_unrecognised:
+        elif track.counted is not None:
+            return
+        elif identity.unsure:
+            track.counted_unsure = True
+            events.append(
+                CountEvent(
+                    EventKind.UNRECOGNISED,
+                    None,
+                    identity.score,
+                    track_id,
+                    timestamp,
+                    candidates=identity.candidates,
+                )
+            )
+        elif not track.said_unrecognised:
             track.said_unrecognised = True
             events.append(
                 CountEvent(

@@ -13,13 +13,14 @@ import numpy as np
 from ebrcs.checkout.models import EventKind
 from ebrcs.checkout.pipeline.count import CountEvent, ItemCounter
 from ebrcs.checkout.pipeline.detect import ForegroundDetector
-from ebrcs.checkout.pipeline.recognise import Identity, TrackRecogniser
+from ebrcs.checkout.pipeline.recognise import AcceptanceRule, Identity, TrackRecogniser
 from ebrcs.checkout.pipeline.recogniser import Recogniser
 from ebrcs.checkout.pipeline.track import ItemTracker
 from ebrcs.checkout.pipeline.zone import ItemZone, Polygon
 from ebrcs.config import Settings
 
 TIMING_STEPS = ("background", "tracking", "embedding", "search", "total")
+_DEFAULTS = Settings.model_fields
 
 
 @dataclass(frozen=True)
@@ -38,11 +39,19 @@ class PipelineConfig:
     lost_seconds: float = 1.0
     """How long a track that lost its item may find it again."""
     votes: int = 3
-    """Crops recognised per track."""
-    crop_every: int = 2
-    """Crop every n-th sighting of a track, so crops spread over its life."""
-    min_agreement: float = 0.5
-    """Share of a track's crops that must accept the voted product on their own."""
+    """Good views (clear of the edge, near the largest, still) a track is recognised from."""
+    retries: int = 2
+    """Times an unsure track still in view is tried again on later views before settling."""
+    aggregation: str = "mean"
+    """``mean``: one search for the mean of the views' vectors; ``vote``: one per view."""
+    max_motion: float = 0.08
+    """Most a view's box may have moved since the previous frame, in box diagonals."""
+    accept_score: float = _DEFAULTS["checkout_accept_score"].default
+    """Named when the best product scores at least this (see ``AcceptanceRule``)..."""
+    accept_margin: float = _DEFAULTS["checkout_accept_margin"].default
+    """... and leads the runner-up by this much."""
+    floor_score: float = _DEFAULTS["checkout_floor_score"].default
+    """Below this, not a product: a notice, not counted."""
     zone_frames: int = 2
     """Frames an item must stay on the new side of the zone boundary before it counts."""
     remove_on_exit: bool = True
@@ -53,7 +62,12 @@ class PipelineConfig:
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: object) -> PipelineConfig:
         """The configuration the settings ask for."""
-        values: dict[str, object] = {"remove_on_exit": settings.checkout_remove_on_exit}
+        values: dict[str, object] = {
+            "remove_on_exit": settings.checkout_remove_on_exit,
+            "accept_score": settings.checkout_accept_score,
+            "accept_margin": settings.checkout_accept_margin,
+            "floor_score": settings.checkout_floor_score,
+        }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
 
@@ -106,9 +120,15 @@ class CheckoutPipeline:
         )
         self._recogniser = TrackRecogniser(
             recogniser,
+            AcceptanceRule(
+                accept_score=config.accept_score,
+                accept_margin=config.accept_margin,
+                floor_score=config.floor_score,
+            ),
             votes=config.votes,
-            crop_every=config.crop_every,
-            min_agreement=config.min_agreement,
+            retries=config.retries,
+            aggregation=config.aggregation,
+            max_motion=config.max_motion,
         )
         self._counter = ItemCounter(
             zone_frames=config.zone_frames,
@@ -150,7 +170,7 @@ class CheckoutPipeline:
         )
         events = [
             replace(event, crop_rgb=self._recogniser.best_crop(event.track_id))
-            if event.kind == EventKind.ADD
+            if event.kind == EventKind.ADD or event.unsure
             else event
             for event in events
         ]

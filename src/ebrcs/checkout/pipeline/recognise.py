@@ -1,4 +1,4 @@
-"""Recognition per track: crops sampled over a track's life, recognised together, voted on."""
+"""Recognition per track: the item's best views, recognised together, judged named/unsure/none."""
 
 from __future__ import annotations
 
@@ -13,172 +13,295 @@ import numpy as np
 import supervision as sv
 
 from ebrcs.checkout.pipeline.recogniser import EmbeddingRecogniser, Recogniser
-from ebrcs.recognition.types import Recognition
+from ebrcs.recognition.types import ProductMatch, Recognition
+
+CANDIDATES = 5
+"""Products an unsure item offers the shopper."""
 
 
 @dataclass(frozen=True, slots=True)
 class Identity:
-    """What a track was recognised as: the voted product and whether to trust it."""
+    """What a track was recognised as.
+
+    *Named* (``accepted``): the product is counted. *Unsure* (not accepted, ``is_product``):
+    a real item is counted without a product, offering ``candidates``. *Not a product*
+    (``is_product`` False, below the floor): nothing is counted.
+    """
 
     product_id: uuid.UUID | None
     score: float | None
     accepted: bool
+    candidates: tuple[ProductMatch, ...] = ()
+    """The best products, best first (at most ``CANDIDATES``)."""
+    is_product: bool = True
+
+    @property
+    def unsure(self) -> bool:
+        """A real item, not confidently named."""
+        return self.is_product and not self.accepted
 
 
-def vote(recognitions: Sequence[Recognition], *, min_agreement: float) -> Identity:
-    """The product the crops agree on.
+@dataclass(frozen=True)
+class AcceptanceRule:
+    """How a track's ranked products become an identity (thresholds in ``config.py``).
 
-    Every crop gives each of its top-k products its score; the product with the largest total
-    wins. It is accepted when at least ``min_agreement`` of the crops accepted that very product
-    on their own (so the recogniser's threshold and margin still apply), and its score is its
-    mean score over the crops that ranked it.
+    Named when the best scores at least ``accept_score`` and leads the runner-up by at least
+    ``accept_margin``; not a product below ``floor_score``; unsure in between.
 
-    >>> from ebrcs.recognition.types import ProductMatch
+    >>> a, b = uuid.UUID(int=1), uuid.UUID(int=2)
+    >>> rule = AcceptanceRule(accept_score=0.8, accept_margin=0.05, floor_score=0.5)
+    >>> rule.judge([ProductMatch(a, 0.9), ProductMatch(b, 0.7)]).accepted
+    True
+    >>> rule.judge([ProductMatch(a, 0.9), ProductMatch(b, 0.88)]).unsure
+    True
+    >>> rule.judge([ProductMatch(a, 0.4)]).is_product
+    False
+    """
+
+    accept_score: float
+    accept_margin: float
+    floor_score: float
+
+    def judge(self, ranked: Sequence[ProductMatch]) -> Identity:
+        """The identity of a track whose products rank as ``ranked`` (best first)."""
+        if not ranked:
+            return Identity(None, None, False, (), is_product=False)
+        best = ranked[0]
+        runner_up = ranked[1].score if len(ranked) > 1 else -1.0
+        score = round(float(best.score), 6)
+        candidates = tuple(ranked[:CANDIDATES])
+        if score < self.floor_score:
+            return Identity(best.product_id, score, False, (), is_product=False)
+        accepted = score >= self.accept_score and score - runner_up >= self.accept_margin
+        return Identity(best.product_id, score, accepted, candidates)
+
+
+def vote(recognitions: Sequence[Recognition]) -> list[ProductMatch]:
+    """Products ranked by their mean score over the crops (0 where a crop did not rank them).
+
     >>> a, b = uuid.UUID(int=1), uuid.UUID(int=2)
     >>> seen = [Recognition([ProductMatch(a, .8), ProductMatch(b, .6)], ProductMatch(a, .8)),
     ...         Recognition([ProductMatch(b, .7), ProductMatch(a, .6)], None)]
-    >>> vote(seen, min_agreement=0.5) == Identity(a, 0.7, True)
-    True
+    >>> [(m.product_id.int, round(m.score, 2)) for m in vote(seen)]
+    [(1, 0.7), (2, 0.65)]
     """
     totals: dict[uuid.UUID, float] = defaultdict(float)
-    scores: dict[uuid.UUID, list[float]] = defaultdict(list)
     for recognition in recognitions:
         for match in recognition.matches:
             totals[match.product_id] += match.score
-            scores[match.product_id].append(match.score)
-    if not totals:
-        return Identity(None, None, False)
-    winner = max(totals, key=lambda product_id: totals[product_id])
-    agreeing = sum(
-        1
-        for recognition in recognitions
-        if recognition.accepted is not None and recognition.accepted.product_id == winner
-    )
-    score = round(float(np.mean(scores[winner])), 6)
-    return Identity(winner, score, agreeing >= min_agreement * len(recognitions))
+    count = max(len(recognitions), 1)
+    ranked = sorted(totals.items(), key=lambda item: -item[1])
+    return [ProductMatch(product_id, total / count) for product_id, total in ranked]
+
+
+def mean_vector(vectors: np.ndarray) -> np.ndarray:
+    """The mean of unit vectors, made unit again: one query standing for all the crops."""
+    units = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    mean = units.mean(axis=0)
+    return (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
 
 
 @dataclass
-class _Crops:
-    """Crops of one track kept for its vote."""
+class _View:
+    """One crop of a track and how good a view it is."""
 
-    seen: int = 0
-    best_area: float = 0.0
-    full: list[np.ndarray] = field(default_factory=list)
-    """Crops of the item fully in view."""
-    partial: list[tuple[float, np.ndarray]] = field(default_factory=list)
-    """Crops cut by the frame edge, with their area: used only if nothing better comes."""
+    crop: np.ndarray
+    area: float
+    motion: float
+    """How far the box centre moved since the track's previous frame, in box diagonals."""
+
+
+@dataclass
+class _Track:
+    """What is kept of one undecided track."""
+
+    views: list[_View] = field(default_factory=list)
+    partial: _View | None = None
+    """The largest view cut by the frame edge: used only if no clear view ever comes."""
+    max_area: float = 0.0
+    last_centre: np.ndarray | None = None
+    vectors: list[np.ndarray] = field(default_factory=list)
+    """Embeddings of views already recognised (mean aggregation keeps them for a retry)."""
+    recognitions: list[Recognition] = field(default_factory=list)
+    tries: int = 0
+    best: _View | None = None
 
 
 class TrackRecogniser:
-    """Collects crops of each track and recognises the track once it has ``votes`` good ones.
+    """Recognises each track from its best views: fully in view, near its largest, still.
 
-    Every ``crop_every``-th sighting of a track is cropped. A crop is good when the item's box
-    stays clear of the frame edge and is at least ``min_area_share`` of the largest box seen
-    for that track (an item still entering, or half hidden, is not). A track that ends
-    before it has ``votes`` good crops is decided on what it has. The best crop of a track
-    (the largest clear of the edge, else the largest) is kept until the track is forgotten.
+    A view is good when the item's box is clear of the frame edge, at least
+    ``min_area_share`` of the largest box of the track so far, and moved less than
+    ``max_motion`` box diagonals since the previous frame (an item still being carried in,
+    or half hidden, is not). Once a track has ``votes`` good views it is recognised: with
+    ``aggregation="mean"`` (and a recogniser whose embedding is reachable) the mean of the
+    views' unit vectors is searched once; with ``"vote"`` each view is searched and the
+    products are ranked by mean score. ``rule`` judges the ranking.
+
+    An unsure track still in view is tried again on ``votes`` later good views, up to
+    ``retries`` times, before it is settled; a track that ends is decided on what it has.
     """
 
     def __init__(
         self,
         recogniser: Recogniser,
+        rule: AcceptanceRule,
         *,
         votes: int,
-        crop_every: int,
-        min_agreement: float,
+        retries: int,
+        aggregation: str = "mean",
         border_margin: float = 4.0,
         min_area_share: float = 0.6,
+        max_motion: float = 0.08,
     ) -> None:
         self.recogniser = recogniser
+        self.rule = rule
         self.votes = votes
-        self.crop_every = crop_every
-        self.min_agreement = min_agreement
+        self.retries = retries
+        self.aggregation = aggregation
         self.border_margin = border_margin
         self.min_area_share = min_area_share
-        self._crops: dict[int, _Crops] = {}
+        self.max_motion = max_motion
+        self._tracks: dict[int, _Track] = {}
         self._decided: set[int] = set()
-        self._best: dict[int, tuple[tuple[bool, float], np.ndarray]] = {}
+        self._best: dict[int, np.ndarray] = {}
 
     def observe(self, detections: sv.Detections, frame_bgr: np.ndarray) -> None:
-        """Keep crops of the undecided tracks in this frame."""
+        """Keep the views of the undecided tracks in this frame."""
         height, width = frame_bgr.shape[:2]
+        margin = self.border_margin
         for box, track_id in zip(detections.xyxy, detections.tracker_id, strict=True):
             track_id = int(track_id)
             if track_id in self._decided:
                 continue
-            crops = self._crops.setdefault(track_id, _Crops())
-            crops.seen += 1
-            if (crops.seen - 1) % self.crop_every:
-                continue
+            track = self._tracks.setdefault(track_id, _Track())
             x0, y0, x1, y1 = (round(float(value)) for value in box)
             area = float((x1 - x0) * (y1 - y0))
             if area <= 0:
                 continue
-            crops.best_area = max(crops.best_area, area)
-            crop = cv2.cvtColor(frame_bgr[y0:y1, x0:x1], cv2.COLOR_BGR2RGB)
-            margin = self.border_margin
+            centre = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
+            diagonal = max(float(np.hypot(x1 - x0, y1 - y0)), 1.0)
+            motion = (
+                1.0
+                if track.last_centre is None
+                else float(np.hypot(*(centre - track.last_centre))) / diagonal
+            )
+            track.last_centre = centre
             clear = x0 > margin and y0 > margin and x1 < width - margin and y1 < height - margin
-            best = self._best.get(track_id)
-            if best is None or (clear, area) > best[0]:
-                self._best[track_id] = ((clear, area), crop)
-            if clear and area >= self.min_area_share * crops.best_area:
-                crops.full.append(crop)
-            else:
-                crops.partial.append((area, crop))
-                crops.partial = sorted(crops.partial, key=lambda item: -item[0])[: self.votes]
+            if not clear:
+                if track.partial is None or area > track.partial.area:
+                    track.partial = _View(self._crop(frame_bgr, x0, y0, x1, y1), area, motion)
+                continue
+            track.max_area = max(track.max_area, area)
+            view = _View(self._crop(frame_bgr, x0, y0, x1, y1), area, motion)
+            still = motion <= self.max_motion
+            if track.best is None or (still, area) >= (
+                track.best.motion <= self.max_motion,
+                track.best.area,
+            ):
+                track.best = view
+            if still:
+                track.views.append(view)
+                # Keep the largest few: the rest would never be chosen.
+                track.views = sorted(track.views, key=lambda v: -v.area)[: 2 * self.votes]
 
     def decide(self, ending: Iterable[int], timings: dict[str, float]) -> dict[int, Identity]:
-        """Identities of tracks that have enough crops, or that are ending; one batch for all.
+        """Identities of tracks ready to be judged, or ending; one batch for all of them.
 
-        Adds ``embedding`` and ``search`` milliseconds to ``timings``.
+        An unsure identity of a track that stays in view and has retries left is held back
+        (not returned) until its next try. Adds ``embedding`` and ``search`` milliseconds to
+        ``timings``.
         """
         ending = set(ending)
-        batch: dict[int, list[np.ndarray]] = {}
-        for track_id, crops in self._crops.items():
+        batch: dict[int, list[_View]] = {}
+        for track_id, track in self._tracks.items():
             if track_id in self._decided:
                 continue
-            if len(crops.full) >= self.votes:
-                batch[track_id] = crops.full[-self.votes :]
-            elif track_id in ending and (crops.full or crops.partial):
-                batch[track_id] = (crops.full + [crop for _, crop in crops.partial])[: self.votes]
+            good = self._good_views(track)
+            if len(good) >= self.votes:
+                batch[track_id] = good[: self.votes]
+            elif track_id in ending:
+                fallback = good or ([track.partial] if track.partial is not None else [])
+                if fallback or track.vectors or track.recognitions:
+                    batch[track_id] = fallback
         if not batch:
             return {}
-        images = [crop for crops in batch.values() for crop in crops]
-        recognitions = self._recognise(images, timings)
-        identities = {}
-        start = 0
-        for track_id, crops in batch.items():
-            identities[track_id] = vote(
-                recognitions[start : start + len(crops)], min_agreement=self.min_agreement
-            )
-            start += len(crops)
+        identities: dict[int, Identity] = {}
+        for track_id, ranked in self._rank(batch, timings).items():
+            track = self._tracks[track_id]
+            if track.best is not None:
+                self._best[track_id] = track.best.crop
+            elif track.partial is not None:
+                self._best.setdefault(track_id, track.partial.crop)
+            identity = self.rule.judge(ranked)
+            track.tries += 1
+            track.views = []
+            if identity.unsure and track_id not in ending and track.tries <= self.retries:
+                continue  # look again at later views before settling
+            identities[track_id] = identity
             self._decided.add(track_id)
-            del self._crops[track_id]
+            del self._tracks[track_id]
         return identities
 
     def best_crop(self, track_id: int) -> np.ndarray | None:
-        """The best RGB crop seen of a track, or None if none was taken."""
+        """The best RGB crop seen of a track (largest clear of the edge), or None."""
         best = self._best.get(track_id)
-        return None if best is None else best[1]
+        if best is not None:
+            return best
+        track = self._tracks.get(track_id)
+        if track is None:
+            return None
+        view = track.best or track.partial
+        return None if view is None else view.crop
 
     def forget(self, track_ids: Iterable[int]) -> None:
         """Drop what is kept for tracks that are over."""
         for track_id in track_ids:
-            self._crops.pop(track_id, None)
+            self._tracks.pop(track_id, None)
             self._best.pop(track_id, None)
             self._decided.discard(track_id)
 
-    def _recognise(self, images: list[np.ndarray], timings: dict[str, float]) -> list[Recognition]:
-        """Recognise crops, timing embedding and search apart when the recogniser allows it."""
+    def _good_views(self, track: _Track) -> list[_View]:
+        """The track's still, clear views near its largest area, largest first."""
+        floor = self.min_area_share * track.max_area
+        return [view for view in track.views if view.area >= floor]
+
+    @staticmethod
+    def _crop(frame_bgr: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
+        return cv2.cvtColor(frame_bgr[y0:y1, x0:x1], cv2.COLOR_BGR2RGB)
+
+    def _rank(
+        self, batch: dict[int, list[_View]], timings: dict[str, float]
+    ) -> dict[int, list[ProductMatch]]:
+        """Each batched track's products, best first, from its new views and earlier ones."""
+        images = [view.crop for views in batch.values() for view in views]
         start = time.perf_counter()
-        if isinstance(self.recogniser, EmbeddingRecogniser):
-            vectors = self.recogniser.embedder.embed(images)
+        ranked: dict[int, list[ProductMatch]] = {}
+        if self.aggregation == "mean" and isinstance(self.recogniser, EmbeddingRecogniser):
+            vectors = self.recogniser.embedder.embed(images) if images else np.zeros((0, 0))
             embedded = time.perf_counter()
-            recognitions = self.recogniser.match(vectors)
+            queries, order, offset = [], [], 0
+            for track_id, views in batch.items():
+                track = self._tracks[track_id]
+                track.vectors.extend(vectors[offset : offset + len(views)])
+                offset += len(views)
+                if track.vectors:
+                    queries.append(mean_vector(np.stack(track.vectors)))
+                    order.append(track_id)
+                else:
+                    ranked[track_id] = []
+            found = self.recogniser.match(np.stack(queries)) if queries else []
+            for track_id, recognition in zip(order, found, strict=True):
+                ranked[track_id] = list(recognition.matches)
             timings["embedding"] += (embedded - start) * 1000
             timings["search"] += (time.perf_counter() - embedded) * 1000
-            return recognitions
-        recognitions = self.recogniser.recognise(images)
+            return ranked
+        recognitions = self.recogniser.recognise(images) if images else []
         timings["embedding"] += (time.perf_counter() - start) * 1000
-        return recognitions
+        offset = 0
+        for track_id, views in batch.items():
+            track = self._tracks[track_id]
+            track.recognitions.extend(recognitions[offset : offset + len(views)])
+            offset += len(views)
+            ranked[track_id] = vote(track.recognitions)
+        return ranked
