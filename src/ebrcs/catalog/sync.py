@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 CHANNEL = "ebrcs_catalog"
 NOTIFY_BATCH = 64
 DRAIN_SECONDS = 0.005
+STOP_CHECK_SECONDS = 0.05
+STOP_TIMEOUT_SECONDS = 10.0
 ID_BATCH = 1000
 
 
@@ -119,9 +121,11 @@ class CatalogFollower:
         return self
 
     def stop(self) -> None:
-        """Stop following and wait for the thread."""
+        """Stop following and wait for the thread (within ``STOP_CHECK_SECONDS`` when idle)."""
         self._stop.set()
-        self._thread.join(timeout=10)
+        self._thread.join(timeout=STOP_TIMEOUT_SECONDS)
+        if self._thread.is_alive():
+            log.warning("catalogue follower still busy %.0f s after stop", STOP_TIMEOUT_SECONDS)
 
     def _run(self) -> None:
         next_reconcile = time.monotonic() + self._reconcile_seconds
@@ -153,7 +157,15 @@ class CatalogFollower:
             connection.execute(f"LISTEN {CHANNEL}")
 
             def listen(timeout: float) -> set[uuid.UUID]:
-                notes = list(connection.notifies(timeout=timeout, stop_after=1))
+                notes: list[psycopg.Notify] = []
+                deadline = time.monotonic() + timeout
+                # In short slices, so that stop() is answered at once, not after a whole poll.
+                while not notes and not self._stop.is_set():
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    slice_seconds = min(left, STOP_CHECK_SECONDS)
+                    notes = list(connection.notifies(timeout=slice_seconds, stop_after=1))
                 if notes:  # apply at once, with whatever else is already queued
                     notes += connection.notifies(timeout=DRAIN_SECONDS, stop_after=NOTIFY_BATCH)
                 return {uuid.UUID(note.payload) for note in notes}
