@@ -22,6 +22,7 @@ from ebrcs.http_errors import install_error_handlers
 from ebrcs.orders.views import admin_router as orders_admin_router
 from ebrcs.orders.views import billing_router, orders_router
 from ebrcs.runtime import Runtime
+from ebrcs.system.sockets import CountOpenSockets
 from ebrcs.system.views import router as system_router
 from ebrcs.web.views import install_web_app
 
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="EBRCS", version=__version__, lifespan=lifespan)
     install_error_handlers(app)
+    app.add_middleware(CountOpenSockets)
     app.include_router(system_router)
     app.include_router(auth_router)
     app.include_router(catalog_router)

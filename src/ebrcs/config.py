@@ -96,6 +96,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
 
+    # The bearer token Prometheus sends to scrape /metrics (unset: /metrics answers 404).
+    metrics_token: str | None = Field(default=None, min_length=16)
+
     @property
     def resolved_database_url(self) -> str:
         """The SQLAlchemy URL: the configured one, or an SQLite file in the data dir."""

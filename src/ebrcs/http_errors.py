@@ -95,7 +95,9 @@ def install_error_handlers(app: FastAPI) -> None:
         allowed = _allowed_methods(request) if error.status_code == 405 else None
         if allowed:
             headers["Allow"] = allowed
-        code = STATUS_CODES.get(error.status_code, ErrorCode.BAD_REQUEST)
+        code = getattr(error, "code", None) or STATUS_CODES.get(
+            error.status_code, ErrorCode.BAD_REQUEST
+        )
         return error_json(error.status_code, str(error.detail), code, headers=headers or None)
 
     @app.exception_handler(Exception)

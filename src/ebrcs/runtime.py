@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session, sessionmaker
 
 from ebrcs.auth.startup import warn_if_no_admin
+from ebrcs.catalog import adapters
+from ebrcs.catalog.adapting import AdapterRefitter
 from ebrcs.catalog.index import ProductIndex
 from ebrcs.catalog.loading import open_product_index
 from ebrcs.catalog.snapshots import SnapshotWriter
@@ -29,6 +31,7 @@ class Runtime:
     recogniser: Recogniser
     snapshots: SnapshotWriter
     follower: CatalogFollower
+    refitter: AdapterRefitter | None
 
     @classmethod
     def start(cls, settings: Settings) -> Runtime:
@@ -40,8 +43,15 @@ class Runtime:
         embedder = load_embedder(settings)  # once per process, shared by every runtime
         snapshot_path = settings.index_dir / "products.faiss"
         with sessions() as db:
+            space = adapters.space_in_force(
+                db=db, embedder_id=embedder.id, embedder_dim=embedder.dim
+            )
             index = open_product_index(
-                db=db, embedder=embedder, kind=settings.index_kind, snapshot_path=snapshot_path
+                db=db,
+                embedder=embedder,
+                kind=settings.index_kind,
+                snapshot_path=snapshot_path,
+                space=space,
             )
         follower = CatalogFollower(
             sessions,
@@ -52,6 +62,7 @@ class Runtime:
         )
         snapshots = SnapshotWriter(index, snapshot_path, settings.index_snapshot_seconds)
         recogniser = Recogniser.from_settings(embedder, index, settings)
+        refitter = AdapterRefitter(sessions, settings, embedder)
         return cls(
             settings=settings,
             sessions=sessions,
@@ -60,9 +71,12 @@ class Runtime:
             recogniser=recogniser,
             snapshots=snapshots.start(),
             follower=follower.start(),
+            refitter=refitter.start() if settings.adapter_auto_refit else None,
         )
 
     def close(self) -> None:
         """Release what the runtime holds."""
+        if self.refitter is not None:
+            self.refitter.stop()
         self.follower.stop()
         self.snapshots.stop()

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+
 import typer
 import uvicorn
 
-from ebrcs.config import get_settings
+from ebrcs import metrics
+from ebrcs.config import Settings, get_settings
 
 
 def serve(
@@ -15,6 +19,8 @@ def serve(
 ) -> None:
     """Serve the API and the web app."""
     settings = get_settings()
+    if workers > 1:
+        _share_metrics(settings)
     uvicorn.run(
         "ebrcs.app:create_app",
         factory=True,
@@ -23,3 +29,13 @@ def serve(
         workers=workers,
         log_level="info",
     )
+
+
+def _share_metrics(settings: Settings) -> None:
+    """Let every worker record into one fresh folder, so a scrape of any of them sees all."""
+    if os.environ.get(metrics.MULTIPROCESS_DIR_VARIABLE):
+        return  # the operator's own folder
+    folder = settings.data_dir / "metrics"
+    shutil.rmtree(folder, ignore_errors=True)  # the last run's workers are gone
+    folder.mkdir(parents=True)
+    os.environ[metrics.MULTIPROCESS_DIR_VARIABLE] = str(folder)

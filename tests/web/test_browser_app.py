@@ -185,6 +185,13 @@ def test_every_page_fits_the_screen_in_both_languages(
     show_and_check(shopper, f"receipt-{size_name}", ".receipt tbody tr")
     shopper.goto(f"{live_server.url}/me")
     show_and_check(shopper, f"my-orders-{size_name}", "article.order")
+    # Dates follow a language switch at once, without a reload.
+    when = shopper.locator("article.order time").first
+    english = when.inner_text()
+    use_language(shopper, "ko")
+    expect(when).not_to_have_text(english)
+    expect(when).to_have_text(re.compile("오전|오후"))
+    use_language(shopper, "en")
 
     admin = new_page(size)
     log_in(admin, live_server, *shop.admin)
@@ -193,6 +200,25 @@ def test_every_page_fits_the_screen_in_both_languages(
     show_and_check(admin, f"admin-products-{size_name}", "article.product-card img")
     admin.goto(f"{live_server.url}/admin/dashboard")
     show_and_check(admin, f"admin-dashboard-{size_name}", ".chart svg")
+    # A recent order opens its receipt.
+    admin.get_by_role("region", name="Recent orders").get_by_role("link").first.click()
+    expect(admin).to_have_url(f"{live_server.url}/receipt/{shop.order_id}")
+
+
+def test_korean_text_has_its_shipped_font_and_breaks_between_words(
+    new_page: NewPage, live_server: LiveServer, shop: Shop
+) -> None:
+    page = new_page(PHONE)
+    log_in(page, live_server, *shop.shopper)
+    use_language(page, "ko")
+    page.goto(f"{live_server.url}/bill/{shop.open_session}")
+    expect(page.locator(".bill-line")).to_have_count(3)
+    loaded = page.evaluate(
+        """async () => (await document.fonts.load("16px 'Noto Sans KR Variable'", "바나나맛 우유"))
+            .map((face) => face.status)"""
+    )
+    assert loaded and set(loaded) == {"loaded"}
+    assert page.evaluate("getComputedStyle(document.body).wordBreak") == "keep-all"
 
 
 def test_on_a_phone_the_cart_total_stays_on_screen_while_scanning(

@@ -10,9 +10,11 @@ import numpy as np
 import typer
 from tqdm import tqdm
 
-from ebrcs.catalog import flows, importing, reembedding, service
+from ebrcs.adaptation.fit import FitDeadlineExceeded
+from ebrcs.catalog import adapters, adapting, flows, importing, reembedding, service
 from ebrcs.catalog.index import ProductIndex
 from ebrcs.catalog.loading import check_embedder
+from ebrcs.catalog.sync import announce_adapter
 from ebrcs.config import get_settings
 from ebrcs.db.engine import session_factory
 from ebrcs.embedding.registry import load_embedder
@@ -125,6 +127,57 @@ def reembed(
             err=True,
         )
         raise typer.Exit(1)
+
+
+@catalog_app.command("adapt")
+def adapt(
+    if_due: bool = typer.Option(
+        False, "--if-due", help="fit only if the catalogue changed by EBRCS_ADAPTER_REFIT_SHARE"
+    ),
+    off: bool = typer.Option(False, "--off", help="retire the adapter: search raw vectors"),
+) -> None:
+    """Fit the recognition adapter on the registered photos and put it in force.
+
+    Runs beside the servers: each switches to the new adapter through the catalogue sync,
+    without a restart, and keeps recognising meanwhile. Stopping this command, or a failed
+    fit, leaves the adapter in force as it was.
+    """
+    settings = get_settings()
+    embedder = load_embedder(settings)
+    sessions = session_factory(settings)
+    with sessions() as db:
+        check_embedder(db=db, embedder=embedder)
+        if off:
+            retired = adapters.retire_all(db=db, embedder_id=embedder.id)
+            announce_adapter(db=db)
+            db.commit()
+            typer.echo(f"{retired} adapter(s) retired: recognition searches raw vectors")
+            return
+        reason = adapting.refit_reason(db=db, settings=settings, embedder_id=embedder.id)
+    if if_due and reason is None:
+        typer.echo("the catalogue has not changed enough since the last fit; nothing to do")
+        return
+    with adapting.fit_lock(settings=settings, sessions=sessions) as mine:
+        if not mine:
+            typer.echo("another process is fitting the adapter; try again later", err=True)
+            raise typer.Exit(1)
+        with tqdm(desc="fitting the adapter (photos, then epochs)", unit="step") as bar:
+
+            def progress(done: int, total: int) -> None:
+                bar.total = total
+                bar.update(done - bar.n)
+
+            try:
+                row = adapting.fit_and_store(
+                    sessions=sessions, settings=settings, embedder=embedder, progress=progress
+                )
+            except (ValueError, FitDeadlineExceeded) as error:
+                typer.echo(f"no adapter fitted: {error}", err=True)
+                raise typer.Exit(1) from error
+    typer.echo(
+        f"adapter {row.version} in force: fitted on {row.catalogue_products} products "
+        f"({row.catalogue_vectors} vectors) in {row.fit_seconds:.1f} s"
+    )
 
 
 def bench_index(

@@ -10,6 +10,7 @@ import numpy as np
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
+from ebrcs import metrics
 from ebrcs.auth.models import User
 from ebrcs.catalog import service
 from ebrcs.catalog.index import ProductIndex
@@ -191,6 +192,7 @@ def register_product(
         photos=photos,
         existing=False,
     )
+    metrics.REGISTRATIONS.inc()
     return product, count
 
 

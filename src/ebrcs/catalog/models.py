@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import enum
 import uuid
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, LargeBinary, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, Float, ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ebrcs.db.base import Base, UUIDPrimaryKey, utcnow
+from ebrcs.db.base import Base, UUIDPrimaryKey, string_enum, utcnow
 
 
 class Product(UUIDPrimaryKey, Base):
@@ -74,3 +75,42 @@ class IdCounter(Base):
 
     name: Mapped[str] = mapped_column(String(50), primary_key=True)
     last_value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class AdapterStatus(enum.StrEnum):
+    """Whether a stored adapter may be in force."""
+
+    ACTIVE = "active"
+    RETIRED = "retired"
+
+
+class StoredAdapter(Base):
+    """One fitted recognition adapter: its parameters and the catalogue it was fitted on.
+
+    A row is written only once its fit has finished, in the transaction that retires the
+    adapter before it, so a fit that dies half-way leaves the old one in force. The newest
+    active row of an embedder is the one every server process uses; ``version`` only grows.
+    """
+
+    __tablename__ = "adapters"
+
+    version: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    embedder_id: Mapped[str] = mapped_column(String(100), index=True)
+    input_dim: Mapped[int]
+    output_dim: Mapped[int]
+    format: Mapped[str] = mapped_column(String(50))
+    parameters: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    status: Mapped[AdapterStatus] = mapped_column(
+        string_enum(AdapterStatus, "adapter_status"), default=AdapterStatus.ACTIVE
+    )
+    catalogue_products: Mapped[int]
+    catalogue_vectors: Mapped[int]
+    catalogue_watermark: Mapped[int] = mapped_column(BigInteger)
+    fit_seconds: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("input_dim > 0 AND output_dim > 0", name="dims_positive"),
+        {"sqlite_autoincrement": True},
+    )

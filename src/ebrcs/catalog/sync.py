@@ -9,7 +9,10 @@ an update and never loses one:
 - additions are the rows past the index's watermark: embedding ids become visible in commit
   order (see ``allocate_embedding_ids``), so nothing below the watermark can appear later;
 - (de)activations name their products in the notification, and a periodic full
-  reconciliation of the active ids catches any that were missed.
+  reconciliation of the active ids catches any that were missed;
+- a new recognition adapter put in force is announced as ``adapter``; each step compares
+  the version in force with the index's and, when they differ, rebuilds the index in the
+  new vector space beside the old one and swaps it in (``catalog.rebuild``).
 """
 
 from __future__ import annotations
@@ -27,12 +30,14 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ebrcs.catalog import service
+from ebrcs.catalog import adapters, service
 from ebrcs.catalog.index import ProductIndex
+from ebrcs.catalog.rebuild import rebuild
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "ebrcs_catalog"
+ADAPTER_PAYLOAD = "adapter"
 NOTIFY_BATCH = 64
 DRAIN_SECONDS = 0.005
 STOP_CHECK_SECONDS = 0.05
@@ -46,6 +51,15 @@ def announce_change(*, db: Session, product_id: uuid.UUID) -> None:
         db.execute(
             text("SELECT pg_notify(:channel, :payload)"),
             {"channel": CHANNEL, "payload": str(product_id)},
+        )
+
+
+def announce_adapter(*, db: Session) -> None:
+    """Tell every process, when ``db`` commits, that another adapter is in force."""
+    if db.get_bind().dialect.name == "postgresql":
+        db.execute(
+            text("SELECT pg_notify(:channel, :payload)"),
+            {"channel": CHANNEL, "payload": ADAPTER_PAYLOAD},
         )
 
 
@@ -114,6 +128,7 @@ class CatalogFollower:
         self._reconcile_seconds = reconcile_seconds
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="catalog-follower", daemon=True)
+        self._unusable_adapter: int | None = None
 
     def start(self) -> CatalogFollower:
         """Start following; returns itself."""
@@ -168,7 +183,7 @@ class CatalogFollower:
                     notes = list(connection.notifies(timeout=slice_seconds, stop_after=1))
                 if notes:  # apply at once, with whatever else is already queued
                     notes += connection.notifies(timeout=DRAIN_SECONDS, stop_after=NOTIFY_BATCH)
-                return {uuid.UUID(note.payload) for note in notes}
+                return {uuid.UUID(n.payload) for n in notes if n.payload != ADAPTER_PAYLOAD}
 
             yield listen
 
@@ -179,6 +194,33 @@ class CatalogFollower:
                 reconcile(db=db, index=self._index, product_ids=changed)
         if result.added:
             log.info("applied %d vectors committed by other processes", result.added)
+        self.follow_adapter()
+
+    def follow_adapter(self) -> bool:
+        """Switch the index to the adapter in force if it uses another; whether it switched.
+
+        The new index is built beside the live one, which answers searches meanwhile;
+        changes committed during the build are in it when it is swapped in.
+        """
+        index = self._index
+        if index.embedder_id is None:
+            return False
+        with self._sessions() as db:
+            wanted = adapters.version_in_force(db=db, embedder_id=index.embedder_id)
+            if wanted == adapters.space_version(index.space) or wanted == self._unusable_adapter:
+                return False
+            try:
+                space = adapters.space_for(
+                    db=db, version=wanted, embedder_id=index.embedder_id, embedder_dim=index.dim
+                )
+            except adapters.AdapterUnusable as error:
+                self._unusable_adapter = wanted
+                log.error("adapter %d is not used; keeping %s: %s", wanted, index.space.tag, error)
+                return False
+        began = time.monotonic()
+        rebuild(sessions=self._sessions, index=index, space=space)
+        log.info("index switched to %s in %.2f s", space.tag, time.monotonic() - began)
+        return True
 
     def _reconcile_all(self) -> None:
         with self._sessions() as db:

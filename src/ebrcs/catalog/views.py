@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, UploadFile, status
+from fastapi import APIRouter, Query, status
 from fastapi.responses import FileResponse
+from pydantic import TypeAdapter, ValidationError
+from starlette.datastructures import UploadFile
 
 from ebrcs.auth.deps import AdminUser, CurrentUser
 from ebrcs.catalog import flows, search, service
@@ -27,13 +28,32 @@ from ebrcs.catalog.schemas import (
 )
 from ebrcs.config import Settings
 from ebrcs.deps import DbSession, RuntimeDep, SettingsDep
-from ebrcs.errors import ErrorCode, NotFound, PayloadTooLarge
+from ebrcs.errors import ErrorCode, InvalidInput, NotFound, PayloadTooLarge
 from ebrcs.params import Offset
-from ebrcs.text import Text
+from ebrcs.text import NO_NUL, Text
+from ebrcs.uploads import (
+    MultipartForm,
+    file_schema,
+    files,
+    files_schema,
+    multipart_body,
+    text_field,
+)
 
 router = APIRouter(tags=["catalog"])
 
-Uploads = Annotated[list[UploadFile], File(description="1 to 3 product photos")]
+PHOTOS = files_schema("product photos (JPEG, PNG, WebP or BMP)", max_items=3)
+PRODUCT_FORM = multipart_body(
+    {
+        "name": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": NO_NUL},
+        "price": {"type": "string", "pattern": r"^\d{1,7}(\.\d{1,2})?$", "default": "0.00"},
+        "description": {"type": "string", "maxLength": 2000, "pattern": NO_NUL},
+        "allow_duplicate": {"type": "boolean", "default": False},
+        "images": PHOTOS,
+    },
+    required=["name", "images"],
+)
+BOOLEAN = TypeAdapter(bool)
 
 
 def read_uploads(uploads: list[UploadFile], settings: Settings) -> list[bytes]:
@@ -63,32 +83,32 @@ def product_out(product: Product, image_count: int) -> ProductOut:
     )
 
 
-@router.post("/api/products", status_code=status.HTTP_201_CREATED)
+@router.post("/api/products", status_code=status.HTTP_201_CREATED, openapi_extra=PRODUCT_FORM)
 def register_product(
-    user: AdminUser,
-    db: DbSession,
-    runtime: RuntimeDep,
-    name: Annotated[str, Form()] = "",
-    price: Annotated[Decimal | None, Form()] = None,
-    description: Annotated[str | None, Form()] = None,
-    allow_duplicate: Annotated[bool, Form()] = False,
-    images: Uploads = [],  # noqa: B006 - FastAPI copies defaults; [] lets the service say why
+    user: AdminUser, db: DbSession, runtime: RuntimeDep, form: MultipartForm
 ) -> ProductRegistered:
     """Register a product from 1 to 3 photos; it is recognisable as soon as this returns.
 
     A name an active product already has is refused (409 ``duplicate_product_name``) unless
     ``allow_duplicate`` is true.
     """
-    fields: dict[str, object] = {"name": name, "description": description}
-    if price is not None:
+    fields: dict[str, object] = {
+        "name": text_field(form, "name") or "",
+        "description": text_field(form, "description"),
+    }
+    if (price := text_field(form, "price")) is not None:
         fields["price"] = price
+    try:
+        allow_duplicate = BOOLEAN.validate_python(text_field(form, "allow_duplicate") or False)
+    except ValidationError as error:
+        raise InvalidInput("allow_duplicate is true or false") from error
     product, images_count = flows.register_product(
         db=db,
         index=runtime.index,
         embedder=runtime.embedder,
         settings=runtime.settings,
         fields=fields,
-        uploads=read_uploads(images, runtime.settings),
+        uploads=read_uploads(files(form, "images"), runtime.settings),
         created_by=user,
         allow_duplicate_name=allow_duplicate,
     )
@@ -190,16 +210,16 @@ def deactivate_product(
     return product_out(product, service.image_count(db=db, product_id=product.id))
 
 
-@router.post("/api/products/{product_id}/images", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/api/products/{product_id}/images",
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra=multipart_body({"images": PHOTOS}, required=["images"]),
+)
 def add_product_images(
-    _user: AdminUser,
-    db: DbSession,
-    runtime: RuntimeDep,
-    product_id: uuid.UUID,
-    images: Uploads = [],  # noqa: B006 - see register_product
+    _user: AdminUser, db: DbSession, runtime: RuntimeDep, product_id: uuid.UUID, form: MultipartForm
 ) -> PhotosAdded:
     """Add 1 to 3 photos; a product keeps at most EBRCS_MAX_STORED_IMAGES_PER_PRODUCT (12)."""
-    uploads = read_uploads(images, runtime.settings)
+    uploads = read_uploads(files(form, "images"), runtime.settings)
     product, image_count = flows.add_photos(
         db=db,
         index=runtime.index,
@@ -251,15 +271,18 @@ def remove_product_image(
     return product_out(product, count)
 
 
-@router.post("/api/recognize")
+@router.post(
+    "/api/recognize",
+    openapi_extra=multipart_body({"image": file_schema("a photo of one item")}, required=["image"]),
+)
 def recognize(
-    _user: CurrentUser,
-    db: DbSession,
-    runtime: RuntimeDep,
-    image: Annotated[UploadFile, File(description="a photo of one item")],
+    _user: CurrentUser, db: DbSession, runtime: RuntimeDep, form: MultipartForm
 ) -> Recognition:
     """The products a photo most likely shows, best first."""
-    (data,) = read_uploads([image], runtime.settings)
+    image = files(form, "image")
+    if len(image) != 1:
+        raise InvalidInput(f"send one image, not {len(image)}", code=ErrorCode.IMAGE_COUNT)
+    (data,) = read_uploads(image, runtime.settings)
     matches = flows.recognise_photo(
         db=db, recogniser=runtime.recogniser, settings=runtime.settings, data=data
     )

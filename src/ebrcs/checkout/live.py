@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
 
+from ebrcs import metrics
 from ebrcs.catalog import service as catalog
 from ebrcs.checkout import cart, service, unsure
 from ebrcs.checkout.models import EventKind
@@ -36,6 +37,12 @@ log = logging.getLogger(__name__)
 # Writing last_active on every frame would cost a commit per frame; this often is enough for
 # a TTL counted in minutes.
 TOUCH_EVERY_SECONDS = 30.0
+OUTCOMES: dict[type, str] = {
+    cart.Counted: "named",
+    cart.CountedUnsure: "unsure",
+    cart.Noticed: "not_a_product",
+}
+"""The recognition outcome each kind of cart change records in the metrics."""
 
 
 class FramePipeline(Protocol):
@@ -138,6 +145,7 @@ class LiveCheckout:
         timings = {name: float(value) for name, value in result.timings_ms.items()}
         timings["decode"] = decode_ms
         timings["total"] = decode_ms + (time.perf_counter() - started) * 1000.0
+        metrics.observe_frame(timings, [OUTCOMES[type(c)] for c in changes if type(c) in OUTCOMES])
         return FrameOutcome(
             detections=[_detection_out(item, names) for item in result.detections],
             events=[

@@ -1,7 +1,7 @@
 """Every table, imported in one place so metadata and migrations see them all."""
 
 from ebrcs.auth.models import LoginThrottle, User
-from ebrcs.catalog.models import IdCounter, Product, ProductImage
+from ebrcs.catalog.models import IdCounter, Product, ProductImage, StoredAdapter
 from ebrcs.checkout.models import (
     BillingItem,
     CheckoutSession,
@@ -22,6 +22,7 @@ __all__ = [
     "Product",
     "ProductImage",
     "RecognitionEvent",
+    "StoredAdapter",
     "UnresolvedItem",
     "User",
 ]

@@ -8,6 +8,7 @@ import uuid
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ebrcs import metrics
 from ebrcs.auth.models import User
 from ebrcs.checkout import cart
 from ebrcs.checkout import service as checkout
@@ -90,6 +91,7 @@ def confirm(*, db: Session, session_id: uuid.UUID, user: User) -> tuple[Order, b
         db.rollback()
         raise
     log.info("session %s confirmed as order %s (%s)", session_id, order.id, order.total_amount)
+    metrics.CONFIRMS.inc()
     return _loaded(db, order.id), True
 
 

@@ -58,6 +58,8 @@ function renderNav(user) {
     }
   }
   replace(nav, links);
+  // On a narrow screen the navigation scrolls sideways: keep the current page's link in view.
+  nav.querySelector("[aria-current]")?.scrollIntoView({ block: "nearest", inline: "nearest" });
   const who = document.getElementById("who");
   who.textContent = user ? user.username : "";
   document.getElementById("logout").hidden = !user;

@@ -1,16 +1,28 @@
 // Charts drawn as SVG by hand (no library, no CDN): a column chart and a horizontal bar chart.
-import { svg } from "./dom.js";
+import { h, svg } from "./dom.js";
 
-// Drawn at about the width it is shown at, so 12 px text stays 12 px on a phone.
-function chartWidth() {
-  return Math.max(300, Math.min(640, window.innerWidth - 72));
+const MIN_WIDTH = 280;
+
+/**
+ * A box that draws its chart at the width it is shown at (so 12 px text stays 12 px on a phone
+ * and on a wide screen), again whenever that width changes. draw(width) returns the SVG.
+ */
+export function fittedChart(draw) {
+  const box = h("div", { class: "chart-box" });
+  let drawnAt = 0;
+  new ResizeObserver(() => {
+    const width = Math.max(MIN_WIDTH, Math.floor(box.clientWidth));
+    if (!box.isConnected || width === drawnAt) return;
+    drawnAt = width;
+    box.replaceChildren(draw(width));
+  }).observe(box);
+  return box;
 }
 // About how wide one character of the 12 px chart font is, in viewBox units.
 const CHAR_WIDTH = 7.5;
 
 /** Columns for a series of {label, value}; labels are thinned out so they never overlap. */
-export function columnChart(points, { height = 220, title, format = String } = {}) {
-  const width = chartWidth();
+export function columnChart(points, { width, height = 220, title, format = String } = {}) {
   const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": title });
   const max = Math.max(1e-9, ...points.map((point) => point.value));
   // Room for the widest axis label (the top one), so "₩12,900" is never cut at the left edge.
@@ -42,7 +54,7 @@ export function columnChart(points, { height = 220, title, format = String } = {
 }
 
 /** Horizontal bars for {label, value, note}, largest first as given; one colour, one measure. */
-export function barChart(rows, { title, format = String, width = chartWidth() } = {}) {
+export function barChart(rows, { width, title, format = String } = {}) {
   const rowHeight = 30;
   const labelWidth = Math.round(width * 0.3);
   const height = Math.max(rowHeight, rows.length * rowHeight) + 4;

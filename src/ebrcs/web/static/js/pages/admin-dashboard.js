@@ -1,6 +1,6 @@
 // Admin dashboard: sales per day, top products, recognition health, recent orders.
 import { api } from "../api.js";
-import { barChart, columnChart } from "../charts.js";
+import { barChart, columnChart, fittedChart } from "../charts.js";
 import { h, moneyText, replace, timeText } from "../dom.js";
 import { formatMoney, formatScore, t } from "../i18n.js";
 import { pageHead } from "../ui.js";
@@ -19,13 +19,13 @@ function salesChart(perDay) {
   if (!perDay.some((day) => day.orders > 0)) return h("p", { class: "empty", i18n: "dashboard.noSales" });
   // Numbers for the bar heights; formatMoney rounds the labels back to the currency's minor unit.
   const points = perDay.map((day) => ({ label: String(day.day).slice(5), value: Number(day.amount) }));
-  return columnChart(points, { title: t("dashboard.salesPerDay"), format: formatMoney });
+  return fittedChart((width) => columnChart(points, { width, title: t("dashboard.salesPerDay"), format: formatMoney }));
 }
 
 function topChart(top) {
   if (!top.length) return h("p", { class: "empty", i18n: "dashboard.noSales" });
   const rows = top.map((row) => ({ label: row.name, value: row.quantity, note: `${row.quantity} · ${formatMoney(row.revenue)}` }));
-  return [barChart(rows, { title: t("dashboard.topProducts") }), h("p", { class: "chart-note", i18n: "dashboard.topLegend" })];
+  return [fittedChart((width) => barChart(rows, { width, title: t("dashboard.topProducts") })), h("p", { class: "chart-note", i18n: "dashboard.topLegend" })];
 }
 
 function recentOrders(orders, navigate) {
