@@ -79,6 +79,18 @@ class Settings(BaseSettings):
     max_video_tasks: int = Field(default=2, ge=1)
     checkout_remove_on_exit: bool = True
     learn_from_corrections: bool = False
+
+    # Recognition adapter: fitted on the registered photos by `ebrcs catalog adapt` and, with
+    # adapter_auto_refit, by a background thread of the server once the share of the
+    # catalogue's vectors added or removed since the last fit reaches adapter_refit_share
+    # (or, before any fit, once adapter_min_products are on sale). Checked every
+    # adapter_check_seconds; a fit running past adapter_fit_max_seconds is abandoned.
+    adapter_auto_refit: bool = True
+    adapter_refit_share: float = Field(default=0.2, gt=0.0)
+    adapter_min_products: int = Field(default=10, ge=2)
+    adapter_check_seconds: float = Field(default=300.0, gt=0)
+    adapter_fit_max_seconds: float = Field(default=3600.0, gt=0)
+    adapter_fit_seed: int = 0
     # Live checkout's three outcomes per physical item, judged on the track's aggregated
     # score (mean of its best views' vectors, searched once): named when the best product
     # scores at least checkout_accept_score and leads the runner-up by checkout_accept_margin;
