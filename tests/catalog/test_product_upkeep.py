@@ -78,3 +78,21 @@ def test_photos_are_removed_by_admins_and_only_from_their_own_product(
     wrong = api.delete(f"/api/products/{other}/images/{image['id']}", headers=admin.headers)
     assert wrong.status_code == 404
     assert api.get("/api/health").json()["index_size"] == 4
+
+
+def verdict_for(api: TestClient, headers: dict[str, str], colour: tuple[int, int, int]) -> str:
+    files = {"image": ("q.png", photo(colour, seed=9), "image/png")}
+    response = api.post("/api/recognize", files=files, headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()["verdict"]
+
+
+def test_try_recognition_says_what_the_checkout_would_do(api: TestClient, admin) -> None:
+    post_product(api, admin.headers, "Tomato", photos=2)
+    # Clearly one product: counted as it.
+    assert verdict_for(api, admin.headers, RED) == "accepted"
+    # Far from every product (a hand, a wallet): not counted.
+    assert verdict_for(api, admin.headers, GREEN) == "not_a_product"
+    # Two products that look alike: counted, and the shopper is asked which.
+    post_product(api, admin.headers, "Red pepper", photos=2)
+    assert verdict_for(api, admin.headers, RED) == "unsure"

@@ -117,7 +117,15 @@ class Match(BaseModel):
     score: float
 
 
-class Recognition(BaseModel):
-    """Products recognised in a photo, best first."""
+Verdict = Literal["accepted", "unsure", "not_a_product"]
 
+
+class Recognition(BaseModel):
+    """Products recognised in a photo, best first, and what the live checkout would make of it.
+
+    ``verdict``: ``accepted`` (counted as the first match), ``unsure`` (counted, the shopper
+    picks among the matches on the bill) or ``not_a_product`` (not counted).
+    """
+
+    verdict: Verdict
     matches: list[Match]

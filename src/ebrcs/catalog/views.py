@@ -25,11 +25,15 @@ from ebrcs.catalog.schemas import (
     ProductPage,
     ProductRegistered,
     Recognition,
+    Verdict,
 )
+from ebrcs.checkout.pipeline.pipeline import PipelineConfig
+from ebrcs.checkout.pipeline.recognise import AcceptanceRule
 from ebrcs.config import Settings
 from ebrcs.deps import DbSession, RuntimeDep, SettingsDep
 from ebrcs.errors import ErrorCode, InvalidInput, NotFound, PayloadTooLarge
 from ebrcs.params import Offset
+from ebrcs.recognition.types import ProductMatch
 from ebrcs.text import NO_NUL, Text
 from ebrcs.uploads import (
     MultipartForm,
@@ -278,12 +282,32 @@ def remove_product_image(
 def recognize(
     _user: CurrentUser, db: DbSession, runtime: RuntimeDep, form: MultipartForm
 ) -> Recognition:
-    """The products a photo most likely shows, best first."""
+    """The products a photo most likely shows, best first, with the live checkout's verdict."""
     image = files(form, "image")
     if len(image) != 1:
         raise InvalidInput(f"send one image, not {len(image)}", code=ErrorCode.IMAGE_COUNT)
     (data,) = read_uploads(image, runtime.settings)
-    matches = flows.recognise_photo(
-        db=db, recogniser=runtime.recogniser, settings=runtime.settings, data=data
+    matches = [
+        Match(**match)
+        for match in flows.recognise_photo(
+            db=db, recogniser=runtime.recogniser, settings=runtime.settings, data=data
+        )
+    ]
+    return Recognition(verdict=_verdict(matches, runtime.settings), matches=matches)
+
+
+def _verdict(matches: list[Match], settings: Settings) -> Verdict:
+    """What the live checkout's acceptance rule makes of a photo ranked like this.
+
+    One photo is judged as a track seen in one view: the same rule, the same thresholds.
+    """
+    config = PipelineConfig.from_settings(settings)
+    rule = AcceptanceRule(
+        accept_score=config.accept_score,
+        accept_margin=config.accept_margin,
+        floor_score=config.floor_score,
     )
-    return Recognition(matches=[Match(**match) for match in matches])
+    identity = rule.judge([ProductMatch(match.product_id, match.score) for match in matches])
+    if identity.accepted:
+        return "accepted"
+    return "unsure" if identity.is_product else "not_a_product"
