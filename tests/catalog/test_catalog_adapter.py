@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -431,8 +432,8 @@ def test_every_server_switches_to_an_adapter_fitted_elsewhere(
         assert_index_matches_database(server.sessions, server.index)
 
 
-def test_a_restarted_server_opens_in_the_adapter_in_force(
-    quick_sync: Settings, sessions: sessionmaker[Session]
+def test_a_restarted_server_opens_in_the_adapter_in_force_not_its_snapshots(
+    quick_sync: Settings, sessions: sessionmaker[Session], caplog: pytest.LogCaptureFixture
 ) -> None:
     runtime = Runtime.start(quick_sync)
     for seed in range(3):
@@ -441,8 +442,12 @@ def test_a_restarted_server_opens_in_the_adapter_in_force(
     wait_for(lambda: runtime.index.space.tag == f"adapter:{first.version}")
     runtime.close()  # writes a snapshot in the first adapter's space
     second = fit(sessions, quick_sync)
-    restarted = Runtime.start(quick_sync)
+    with caplog.at_level(logging.INFO, logger="ebrcs.catalog.loading"):
+        restarted = Runtime.start(quick_sync)
     try:
+        assert f"snapshot stale (made for flat/{ColourEmbedder.id}/adapter:{first.version})" in (
+            caplog.text
+        )
         assert restarted.index.space.tag == f"adapter:{second.version}"
         assert_index_matches_database(sessions, restarted.index)
     finally:
