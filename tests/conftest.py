@@ -100,7 +100,11 @@ class DatabaseDropper:
         self._thread.start()
 
     def drop(self, name: str) -> None:
-        """Drop ``name`` soon, terminating whatever is still connected to it."""
+        """End every connection to ``name`` now (a finished test's pools), drop it soon."""
+        _admin_execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            f"WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+        )
         self._names.put(name)
 
     def close(self) -> None:
