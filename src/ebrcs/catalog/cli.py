@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import typer
-from tqdm import tqdm
 
 from ebrcs.adaptation.fit import FitDeadlineExceeded
 from ebrcs.catalog import adapters, adapting, flows, importing, reembedding, service
@@ -18,6 +17,7 @@ from ebrcs.catalog.sync import announce_adapter
 from ebrcs.config import get_settings
 from ebrcs.db.engine import session_factory
 from ebrcs.embedding.registry import load_embedder
+from ebrcs.progress import progress_bar
 
 products_app = typer.Typer(help="Products.", no_args_is_help=True)
 catalog_app = typer.Typer(help="The catalogue's stored vectors.", no_args_is_help=True)
@@ -44,7 +44,7 @@ def import_dir(
     with sessions() as db:
         check_embedder(db=db, embedder=embedder)
     folders = list(importing.photo_folders(root, shots))
-    for name, photos in tqdm(folders, desc="products", unit="product"):
+    for name, photos in progress_bar(folders, desc="products", unit="product"):
         with sessions() as db:
             if service.name_exists(db=db, name=name):
                 skipped += 1
@@ -84,7 +84,7 @@ def import_npy(
         rows_by_name[name].append(row)
     sessions = session_factory(get_settings())
     added = skipped = 0
-    for name, rows in tqdm(rows_by_name.items(), desc="products", unit="product"):
+    for name, rows in progress_bar(rows_by_name.items(), desc="products", unit="product"):
         with sessions() as db:
             if service.name_exists(db=db, name=name):
                 skipped += 1
@@ -107,7 +107,7 @@ def reembed(
     sessions = session_factory(settings)
     with sessions() as db:
         image_ids = reembedding.photos_to_reembed(db=db, embedder=embedder, everything=everything)
-        with tqdm(
+        with progress_bar(
             total=len(image_ids), desc=f"re-embedding with {embedder.id}", unit="photo"
         ) as bar:
             for done in reembedding.reembed(
@@ -161,7 +161,7 @@ def adapt(
         if not mine:
             typer.echo("another process is fitting the adapter; try again later", err=True)
             raise typer.Exit(1)
-        with tqdm(desc="fitting the adapter (photos, then epochs)", unit="step") as bar:
+        with progress_bar(desc="fitting the adapter (photos, then epochs)", unit="step") as bar:
 
             def progress(done: int, total: int) -> None:
                 bar.total = total

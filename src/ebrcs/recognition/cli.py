@@ -7,10 +7,10 @@ import json
 from pathlib import Path
 
 import typer
-from tqdm import tqdm
 
 from ebrcs.config import get_settings
 from ebrcs.embedding.registry import load_embedder
+from ebrcs.progress import progress_bar
 from ebrcs.recognition.evaluation import Report, class_names, evaluate, first_per_class, read_list
 
 eval_app = typer.Typer(help="Measure recognition.", no_args_is_help=True)
@@ -59,7 +59,8 @@ def recognition(
         query_photos = read_list(_list_path(queries, root), root)
     except (OSError, ValueError) as error:
         raise typer.BadParameter(str(error)) from error
-    with tqdm(total=len(catalogue) + len(query_photos), unit="photo", disable=as_json) as bar:
+    total = len(catalogue) + len(query_photos)
+    with progress_bar(total=total, unit="photo", disable=as_json) as bar:
         report = evaluate(
             embedder=embedder,
             settings=settings,
