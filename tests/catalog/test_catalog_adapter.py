@@ -16,12 +16,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 from catalog_fixtures import ColourEmbedder, open_index, photo, photo_pixels, register_product
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from ebrcs.adaptation.adapter import AdapterMismatch
 from ebrcs.adaptation.fit import AdapterConfig, FitDeadlineExceeded, fit_adapter
+from ebrcs.app import create_app
 from ebrcs.catalog import adapters, adapting, flows, service
 from ebrcs.catalog.index import ProductIndex
 from ebrcs.catalog.models import AdapterStatus, Product, ProductImage, StoredAdapter
@@ -498,3 +500,17 @@ def test_adapt_command_fits_then_retires_the_adapter(
     with sessions() as db:
         assert adapters.version_in_force(db=db, embedder_id=ColourEmbedder.id) == 0
         assert service.highest_embedding_id(db=db) == 8
+
+
+def test_health_names_the_adapter_the_index_searches_in(
+    colour_embedder: ColourEmbedder, settings: Settings
+) -> None:
+    quick = settings.model_copy(update={"sync_poll_seconds": 0.05, "adapter_auto_refit": False})
+    with TestClient(create_app(quick)) as client:
+        runtime = client.app.state.runtime
+        assert client.get("/api/health").json()["index"]["space"] == "raw"
+        for seed in range(3):
+            register(runtime.sessions, runtime.index, quick, seed)
+        row = fit(runtime.sessions, quick)
+        wait_for(lambda: runtime.index.space.tag == f"adapter:{row.version}")
+        assert client.get("/api/health").json()["index"]["space"] == f"adapter:{row.version}"

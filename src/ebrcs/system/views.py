@@ -40,7 +40,11 @@ def health(runtime: RuntimeDep) -> dict[str, Any]:
             body["active_sessions"] = db.scalar(
                 select(func.count()).where(CheckoutSession.status == SessionStatus.ACTIVE)
             )
-            body["index"] = {"process": os.getpid(), **_index_state(runtime, db)}
+            body["index"] = {
+                "process": os.getpid(),
+                "space": runtime.index.space.tag,  # the adapter version it searches in
+                **_index_state(runtime, db),
+            }
     except SQLAlchemyError as error:
         log.warning("health check: database unreachable: %s", error)
         body.update(status="degraded", database="unreachable")
