@@ -40,7 +40,16 @@ class Settings(BaseSettings):
     # calls share the cores; more threads per call thrash on a busy 2-core machine.
     embed_threads: int = Field(default=1, ge=0, le=64)
 
-    index_kind: str = "flat"
+    # The product index: "auto" scans exactly (flat) below index_ann_min_vectors vectors and
+    # switches to the approximate graph (hnsw_pca) above it, rebuilt in the background and
+    # swapped in; "flat", "hnsw" or "hnsw_pca" fix the kind. The switch is checked every
+    # index_switch_check_seconds; a graph whose removed-but-stored vectors exceed
+    # index_max_hidden of its findable ones is rebuilt; a build uses index_build_threads.
+    index_kind: str = Field(default="auto", pattern=r"^(auto|flat|hnsw|hnsw_pca)$")
+    index_ann_min_vectors: int = Field(default=20_000, ge=1)
+    index_switch_check_seconds: float = Field(default=10.0, gt=0)
+    index_max_hidden: float = Field(default=0.25, gt=0)
+    index_build_threads: int = Field(default=1, ge=1, le=64)
     index_snapshot_seconds: float = Field(default=60.0, gt=0)
     sync_poll_seconds: float = Field(default=1.0, gt=0, le=60)
     sync_reconcile_seconds: float = Field(default=30.0, gt=0)

@@ -11,8 +11,10 @@ from ebrcs.catalog import adapters
 from ebrcs.catalog.adapting import AdapterRefitter
 from ebrcs.catalog.index import ProductIndex
 from ebrcs.catalog.loading import open_product_index
+from ebrcs.catalog.rebuild import IndexKindSwitch
 from ebrcs.catalog.snapshots import SnapshotWriter
 from ebrcs.catalog.sync import CatalogFollower
+from ebrcs.catalog.vectors import AUTO_KIND
 from ebrcs.config import Settings
 from ebrcs.db.engine import session_factory
 from ebrcs.embedding.base import Embedder
@@ -31,6 +33,7 @@ class Runtime:
     recogniser: Recogniser
     snapshots: SnapshotWriter
     follower: CatalogFollower
+    kind_switch: IndexKindSwitch | None
     refitter: AdapterRefitter | None
 
     @classmethod
@@ -60,6 +63,14 @@ class Runtime:
             poll_seconds=settings.sync_poll_seconds,
             reconcile_seconds=settings.sync_reconcile_seconds,
         )
+        kind_switch = IndexKindSwitch(
+            sessions,
+            index,
+            ann_min_vectors=settings.index_ann_min_vectors,
+            check_seconds=settings.index_switch_check_seconds,
+            max_hidden=settings.index_max_hidden,
+            threads=settings.index_build_threads,
+        )
         snapshots = SnapshotWriter(index, snapshot_path, settings.index_snapshot_seconds)
         recogniser = Recogniser.from_settings(embedder, index, settings)
         refitter = AdapterRefitter(sessions, settings, embedder)
@@ -71,11 +82,14 @@ class Runtime:
             recogniser=recogniser,
             snapshots=snapshots.start(),
             follower=follower.start(),
+            kind_switch=kind_switch.start() if settings.index_kind == AUTO_KIND else None,
             refitter=refitter.start() if settings.adapter_auto_refit else None,
         )
 
     def close(self) -> None:
         """Release what the runtime holds."""
+        if self.kind_switch is not None:
+            self.kind_switch.stop()
         if self.refitter is not None:
             self.refitter.stop()
         self.follower.stop()

@@ -5,13 +5,14 @@ from __future__ import annotations
 import importlib.util
 from collections import defaultdict
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import typer
 
 from ebrcs.adaptation.fit import FitDeadlineExceeded
 from ebrcs.catalog import adapters, adapting, flows, importing, reembedding, service
-from ebrcs.catalog.index import ProductIndex
+from ebrcs.catalog.index import INDEX_KINDS, ProductIndex
 from ebrcs.catalog.loading import check_embedder
 from ebrcs.catalog.sync import announce_adapter
 from ebrcs.config import get_settings
@@ -180,18 +181,49 @@ def adapt(
     )
 
 
+def _bench_module(name: str) -> ModuleType:
+    """A script of the source checkout's bench/ folder, loaded as a module."""
+    script = BENCH_DIR / f"{name}.py"
+    if not script.is_file():
+        raise typer.BadParameter(f"{script} not found: run from a source checkout")
+    spec = importlib.util.spec_from_file_location(name, script)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def bench_index(
     sizes: str = typer.Option("", help="comma-separated catalogue sizes for parts 2 and 3"),
     dim: int = typer.Option(1280, min=1, help="vector dimension"),
     as_json: bool = typer.Option(False, "--json", help="print medians as JSON"),
 ) -> None:
     """Benchmark the product index (needs the source checkout's bench/ folder)."""
-    script = BENCH_DIR / "index_bench.py"
-    if not script.is_file():
-        raise typer.BadParameter(f"{script} not found: run from a source checkout")
-    spec = importlib.util.spec_from_file_location("index_bench", script)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
     chosen = [int(size) for size in sizes.split(",") if size.strip()] or None
-    module.run(sizes=chosen, dim=dim, as_json=as_json)
+    _bench_module("index_bench").run(sizes=chosen, dim=dim, as_json=as_json)
+
+
+def bench_search(
+    sizes: str = typer.Option("100000,1000000", help="comma-separated catalogue sizes"),
+    dim: int = typer.Option(1280, min=8, help="vector dimension (real features: 1280)"),
+    kinds: str = typer.Option("hnsw_pca", help="approximate kinds measured beside flat"),
+    threads: int = typer.Option(0, min=0, help="build threads (0: EBRCS_INDEX_BUILD_THREADS)"),
+    fit: tuple[Path, Path] | None = typer.Option(
+        None, help="FEATURES.npy LABELS.npy of real photos: print the generator's fit first"
+    ),
+    as_json: bool = typer.Option(False, "--json", help="print the served kind per size as JSON"),
+) -> None:
+    """Single-query search at catalogue scale: exact flat against the approximate kinds."""
+    chosen = [int(size) for size in sizes.split(",") if size.strip()]
+    wanted = [kind.strip() for kind in kinds.split(",") if kind.strip()]
+    unknown = set(wanted) - set(INDEX_KINDS) | ({"flat"} & set(wanted))
+    if not chosen or unknown:
+        raise typer.BadParameter(f"give sizes, and kinds among {INDEX_KINDS[1:]}")
+    _bench_module("search_bench").run(
+        sizes=chosen,
+        dim=dim,
+        kinds=wanted,
+        threads=threads or get_settings().index_build_threads,
+        as_json=as_json,
+        fit=fit,
+    )

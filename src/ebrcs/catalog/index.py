@@ -108,7 +108,8 @@ class ProductIndex:
         self.commit_lock = threading.Lock()
         self.rebuild_lock = threading.Lock()  # one background rebuild at a time (catalog.rebuild)
         self._lock = ReadWriteLock()
-        self._content = _Content(kind, space, new_vectors(kind, space.dim or dim))
+        vectors = new_vectors(kind, space.dim or dim)
+        self._content = _Content(vectors.kind, space, vectors)
         self._journal: list[Change] | None = None
         self._version = 0
 

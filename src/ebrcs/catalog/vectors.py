@@ -307,7 +307,9 @@ ANN_KIND = HnswPcaVectors.kind
 
 
 def new_vectors(kind: str, dim: int) -> IndexedVectors:
-    """Empty vectors of this index kind."""
+    """Empty vectors of this index kind; ``auto`` starts flat (``IndexKindSwitch`` moves it)."""
+    if kind == AUTO_KIND:
+        kind = FlatVectors.kind
     if kind not in KINDS:
         raise ValueError(f"unknown index kind {kind!r}; choose one of {INDEX_KINDS}")
     return KINDS[kind](dim)

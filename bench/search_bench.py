@@ -1,0 +1,283 @@
+"""``ebrcs bench search``: single-query search at catalogue scale, exact against approximate.
+
+Vectors come from a generator fitted to real features of the Grocery Store photos (see
+``GeneratorFit``): non-negative, unit length, three shots per product around a product centre,
+with the real spectrum and crowding. For each size and index kind: build seconds, memory,
+p50/p99 latency of one query (k = 32, one thread), recall@1 and recall@10 against exact
+search, and the flat index's p99 in the same run. Vectors are generated chunk by chunk from
+fixed seeds, so each index is built from the same stream without holding a second copy.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import math
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ebrcs.catalog.index import ProductIndex
+from ebrcs.catalog.rebuild import wanted_kind
+from ebrcs.config import get_settings
+
+OUT_DIR = Path(__file__).resolve().parent / "out"
+K = 32
+QUERIES = 400
+FLAT_TIMED = 100  # single flat queries timed per size (a 1M flat search takes ~0.3 s)
+SHOTS = 3
+CHUNK_PRODUCTS = 20_000
+SUBSPACE = 256
+MEAN_SHAPE = 2.7
+
+
+@dataclass(frozen=True)
+class GeneratorFit:
+    """Parameters of the synthetic feature generator, fitted to real photo features.
+
+    shot = relu(mean_weight * m + U (sqrt(between * lambda) g_product + sqrt(within * lambda) h)
+    + residual * e), normalised; m a fixed non-negative direction, U a random orthonormal
+    basis of ``SUBSPACE`` directions with the power-law spectrum lambda_i ~ (i + 1)^-alpha,
+    and e isotropic noise carrying the spectrum's tail.
+    """
+
+    alpha: float = 1.18
+    mean_weight: float = 1.0
+    between: float = 0.5
+    within: float = 0.5
+    residual_share: float = 0.068
+
+
+class FeatureGenerator:
+    """Deterministic chunks of synthetic catalogue vectors and checkout queries."""
+
+    def __init__(self, dim: int, fit: GeneratorFit, seed: int = 0) -> None:
+        self.dim, self.fit, self.seed = dim, fit, seed
+        rng = np.random.default_rng(seed)
+        rank = min(SUBSPACE, dim)
+        basis, _ = np.linalg.qr(rng.standard_normal((dim, rank)))
+        spectrum = (np.arange(rank) + 1.0) ** -fit.alpha
+        spectrum /= spectrum.sum()
+        self.basis = basis.T.astype(np.float32)  # rank x dim
+        self.scales = np.sqrt(spectrum).astype(np.float32)
+        # Real features: per-coordinate means vary (coefficient of variation 0.61, a gamma of
+        # shape 2.7) and each coordinate's spread grows with its mean (correlation 0.92).
+        mean = rng.gamma(MEAN_SHAPE, size=dim)
+        self.mean = (fit.mean_weight * mean / np.linalg.norm(mean)).astype(np.float32)
+        self.weights = (mean / np.sqrt(np.mean(mean**2))).astype(np.float32)
+        # Per coordinate, so that the tail carries residual_share of all variance.
+        self.residual = math.sqrt(fit.residual_share / (1 - fit.residual_share) / dim)
+
+    def centres(self, rng: np.random.Generator, count: int) -> np.ndarray:
+        """Product centres: the common direction plus the between-product spread."""
+        spread = rng.standard_normal((count, len(self.scales)), dtype=np.float32)
+        between = (spread * self.scales * math.sqrt(self.fit.between)) @ self.basis
+        return self.mean + between * self.weights
+
+    def shots(self, rng: np.random.Generator, centres: np.ndarray) -> np.ndarray:
+        """One photo of each centre: within-product spread, tail noise, relu, unit length."""
+        spread = rng.standard_normal((len(centres), len(self.scales)), dtype=np.float32)
+        within = (spread * self.scales * math.sqrt(self.fit.within)) @ self.basis
+        vectors = centres + within * self.weights
+        vectors += self.residual * rng.standard_normal(vectors.shape, dtype=np.float32)
+        np.maximum(vectors, 0, out=vectors)
+        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        return vectors
+
+    def chunks(
+        self, size: int, queries: int
+    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """(ids, vectors, queries) chunks: ``size`` vectors, SHOTS per product, and checkout
+        photos (a new shot of a random stored product) spread evenly over the chunks."""
+        products = -(-size // SHOTS)
+        count = -(-products // CHUNK_PRODUCTS)
+        for chunk in range(count):
+            rng = np.random.default_rng([self.seed, chunk])
+            first = chunk * CHUNK_PRODUCTS
+            centres = self.centres(rng, min(CHUNK_PRODUCTS, products - first))
+            vectors = np.concatenate([self.shots(rng, centres) for _ in range(SHOTS)])
+            order = np.arange(len(vectors)).reshape(SHOTS, -1).T.reshape(-1)  # product by product
+            vectors = vectors[order][: size - first * SHOTS]
+            ids = np.arange(first * SHOTS + 1, first * SHOTS + len(vectors) + 1)
+            wanted = queries * (chunk + 1) // count - queries * chunk // count
+            picked = rng.choice(len(centres), size=wanted, replace=False)
+            yield ids, vectors, self.shots(rng, centres[picked])
+
+
+def feature_stats(vectors: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    """The statistics the generator is fitted to, for real or synthetic features."""
+    x = vectors.astype(np.float64)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    cosines = x @ x.T
+    upper = np.triu_indices(len(x), 1)
+    same = labels[:, None] == labels[None, :]
+    np.fill_diagonal(cosines, -2)
+    nearest_wrong = np.where(same, -2, cosines).max(axis=1)
+    nearest_right = np.where(same, cosines, -2).max(axis=1)
+    centred = x - x.mean(axis=0)
+    spectrum = np.linalg.svd(centred, compute_uv=False) ** 2
+    spectrum /= spectrum.sum()
+    return {
+        "mean_pairwise_cosine": float(cosines[upper].mean()),
+        "median_same_product_cosine": float(np.median(cosines[upper][same[upper]])),
+        "median_other_product_cosine": float(np.median(cosines[upper][~same[upper]])),
+        "median_nearest_wrong_cosine": float(np.median(nearest_wrong)),
+        "nearest_photo_accuracy": float((nearest_right > nearest_wrong).mean()),
+        "zero_share": float((vectors == 0).mean()),
+        "mean_vector_norm": float(np.linalg.norm(x.mean(axis=0))),
+        "spectrum_top1": float(spectrum[0]),
+        "spectrum_top64": float(spectrum[:64].sum()),
+        "spectrum_top256": float(spectrum[:256].sum()),
+    }
+
+
+def synthetic_like(generator: FeatureGenerator, labels: np.ndarray) -> np.ndarray:
+    """Synthetic features with the same number of products and photos per product."""
+    rng = np.random.default_rng(1)
+    names, per_label = np.unique(labels, return_inverse=True)
+    centres = generator.centres(rng, len(names))
+    return generator.shots(rng, centres[per_label])
+
+
+def fit_report(features: Path, labels: Path, dim: int) -> dict[str, dict[str, float]]:
+    """Real features' statistics beside the generator's, same products and photo counts."""
+    real, names = np.load(features), np.load(labels)
+    generator = FeatureGenerator(real.shape[1] if dim <= 0 else dim, GeneratorFit())
+    return {
+        "real": feature_stats(real, names),
+        "synthetic": feature_stats(synthetic_like(generator, names), names),
+    }
+
+
+def resident_mb() -> float:
+    """This process's resident memory in MB."""
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * 4096 / 1e6
+
+
+@dataclass
+class KindResult:
+    """One index kind at one size."""
+
+    kind: str
+    build_s: float
+    memory_mb: float
+    p50_ms: float
+    p99_ms: float
+    recall_at_1: float
+    recall_at_10: float
+    flat_p99_ms: float = 0.0
+
+
+def timed_searches(index: ProductIndex, queries: np.ndarray) -> tuple[list[list[int]], list[float]]:
+    """Ids found and milliseconds taken, one query at a time (k = K)."""
+    found, times = [], []
+    for query in queries:
+        start = time.perf_counter()
+        (hits,) = index.search(query[None, :], K)
+        times.append((time.perf_counter() - start) * 1000)
+        found.append([hit.embedding_id for hit in hits])
+    return found, times
+
+
+def build(
+    kind: str, generator: FeatureGenerator, size: int
+) -> tuple[ProductIndex, float, float, np.ndarray]:
+    """An index of ``kind`` fed chunk by chunk as a rebuild does; seconds, MB and queries."""
+    gc.collect()
+    before = resident_mb()
+    index = ProductIndex(generator.dim, kind)
+    seconds, queries = 0.0, []
+    for ids, vectors, chunk_queries in generator.chunks(size, QUERIES):
+        owners = [uuid.UUID(int=int(i) // SHOTS) for i in ids]
+        start = time.perf_counter()
+        index.add(ids, vectors, owners)
+        seconds += time.perf_counter() - start
+        queries.append(chunk_queries)
+        del vectors
+    gc.collect()
+    return index, seconds, resident_mb() - before, np.concatenate(queries)
+
+
+def measure_size(size: int, dim: int, kinds: list[str], threads: int) -> dict[str, KindResult]:
+    """Flat first (truth and baseline), freed, then each approximate kind on the same stream."""
+    import faiss
+
+    generator = FeatureGenerator(dim, GeneratorFit())
+    flat, seconds, memory, queries = build("flat", generator, size)
+    truth = [[hit.embedding_id for hit in hits] for hits in flat.search(queries, 10)]
+    _, times = timed_searches(flat, queries[:FLAT_TIMED])
+    flat_p99 = float(np.percentile(times, 99))
+    results = {
+        "flat": KindResult(
+            "flat", seconds, memory, float(np.median(times)), flat_p99, 1.0, 1.0, flat_p99
+        )
+    }
+    del flat
+    for kind in kinds:
+        faiss.omp_set_num_threads(threads)
+        index, seconds, memory, _ = build(kind, generator, size)
+        faiss.omp_set_num_threads(1)
+        found, times = timed_searches(index, queries)
+        results[kind] = KindResult(
+            kind,
+            seconds,
+            memory,
+            float(np.median(times)),
+            float(np.percentile(times, 99)),
+            float(np.mean([f[:1] == t[:1] for f, t in zip(found, truth, strict=True)])),
+            float(
+                np.mean([len(set(f[:10]) & set(t)) / 10 for f, t in zip(found, truth, strict=True)])
+            ),
+            flat_p99,
+        )
+        del index
+    return results
+
+
+def run(
+    *,
+    sizes: list[int],
+    dim: int,
+    kinds: list[str],
+    threads: int,
+    as_json: bool,
+    fit: tuple[Path, Path] | None = None,
+) -> dict[str, object]:
+    """Measure every size; print a table (or the JSON of the kinds the server would use)."""
+    settings = get_settings()
+    if fit is not None:
+        report = fit_report(*fit, dim)
+        print(json.dumps(report, indent=1))
+    measured = {size: measure_size(size, dim, kinds, threads) for size in sizes}
+    chosen = {}
+    for size, results in measured.items():
+        kind = wanted_kind(
+            current="flat", vectors=size, ann_min_vectors=settings.index_ann_min_vectors
+        )
+        chosen[str(size)] = asdict(results.get(kind, results["flat"]))
+    OUT_DIR.mkdir(exist_ok=True)
+    (OUT_DIR / "search_bench.json").write_text(
+        json.dumps(
+            {str(s): {k: asdict(r) for k, r in rs.items()} for s, rs in measured.items()}, indent=1
+        )
+    )
+    if as_json:
+        print(json.dumps(chosen))
+        return chosen
+    print(
+        f"{'size':>9} {'kind':>9} {'build s':>8} {'MB':>7} {'p50 ms':>7} {'p99 ms':>7} "
+        f"{'R@1':>6} {'R@10':>6} {'flat/p99':>8}"
+    )
+    for size, results in measured.items():
+        for result in results.values():
+            print(
+                f"{size:>9} {result.kind:>9} {result.build_s:>8.1f} {result.memory_mb:>7.0f} "
+                f"{result.p50_ms:>7.2f} {result.p99_ms:>7.2f} {result.recall_at_1:>6.3f} "
+                f"{result.recall_at_10:>6.3f} {result.flat_p99_ms / result.p99_ms:>7.1f}x"
+            )
+    return chosen
