@@ -5,6 +5,7 @@ Every test fails on any JavaScript console error or uncaught page error.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -158,25 +159,55 @@ def test_a_scan_zone_is_drawn_by_clicking_points_and_saved(
 
 
 def test_an_admin_edits_and_deactivates_a_product(
-    page: Page, live_server: LiveServer, tmp_path: Path
+    page: Page, live_server: LiveServer, tmp_path: Path, console: ConsoleWatch
 ) -> None:
-    photo = tmp_path / "tin.png"
-    colours = np.zeros((120, 160, 3), np.uint8)
-    colours[:, :80] = (200, 40, 40)
-    colours[:, 80:] = (40, 40, 200)
-    Image.fromarray(colours).save(photo)
+    console.expect(r"status of 409")  # the repeated name, asked about
+    photos = []
+    halves = [((200, 40, 40), (40, 40, 200)), ((40, 160, 40), (200, 200, 40))]
+    for index, (left, right) in enumerate(halves):
+        colours = np.zeros((120, 160, 3), np.uint8)
+        colours[:, :80] = left
+        colours[:, 80:] = right
+        photos.append(tmp_path / f"tin-{index}.png")
+        Image.fromarray(colours).save(photos[-1])
     log_in(page, live_server, *live_server.create_account(Role.ADMIN))
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Products").click()
     form = page.get_by_role("form", name="Add a product")
     form.get_by_label("Name").fill("Tomato tin")
     form.get_by_label("Price").fill("1.10")
-    form.get_by_label("Photos (1–3)").set_input_files(str(photo))
+    form.get_by_label("Photos (1–3)").set_input_files([str(path) for path in photos])
     form.get_by_role("button", name="Register product").click()
     card = page.locator("article.product-card", has_text="Tomato tin")
     expect(card).to_contain_text("€1.10")
+    expect(card.get_by_text("2 photos", exact=True)).to_be_visible()
+
+    # The same name again is asked about first; declining registers nothing.
+    form.get_by_label("Name").fill("Tomato tin")
+    form.get_by_label("Photos (1–3)").set_input_files(str(photos[0]))
+    asked: list[str] = []
+    page.once("dialog", lambda question: (asked.append(question.message), question.dismiss()))
+    form.get_by_role("button", name="Register product").click()
+    refused = page.locator(".toast.error")
+    expect(refused).to_have_text("A product with this name is already on sale.")
+    assert asked and "Tomato tin" in asked[0]
+    expect(page.locator("article.product-card")).to_have_count(1)
+
+    # Try recognition says what the checkout would do with the photo.
+    tryout = page.get_by_role("region", name="Try recognition")
+    tryout.get_by_label("Photo", exact=True).set_input_files(str(photos[0]))
+    tryout.get_by_role("button", name="Recognise").click()
+    expect(tryout.locator(".verdict")).to_have_text(
+        re.compile("The checkout would (count this as Tomato tin|count it but ask|not count)")
+    )
 
     card.get_by_role("button", name="Edit").click()
     dialog = page.get_by_role("dialog", name="Edit product")
+    # Stored photos are shown and one can go; the last one stays.
+    stored = dialog.locator(".photo-tray").first
+    expect(stored.locator("img")).to_have_count(2)
+    stored.get_by_role("button", name="Remove photo 1").click()
+    expect(stored.locator("img")).to_have_count(1)
+    expect(stored.get_by_role("button", name="Remove photo 1")).to_be_disabled()
     dialog.get_by_label("Price").fill("1.25")
     dialog.get_by_label("Description").fill("400 g")
     dialog.get_by_role("button", name="Save").click()
@@ -193,3 +224,4 @@ def test_an_admin_edits_and_deactivates_a_product(
     expect(card.get_by_text("Deactivated")).to_have_count(0)
     expect(card.get_by_role("button", name="Deactivate")).to_be_visible()
     expect(card.get_by_text("1 photo", exact=True)).to_be_visible()
+    screenshot(page, "admin-product-reactivated")
