@@ -19,6 +19,8 @@ PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 LOCK = (ROOT / "requirements.lock").read_text()
 OPENCV_NAME = tomllib.loads((ROOT / "packaging/opencv-python/pyproject.toml").read_text())
 LOCAL_TOP_LEVELS = {"ebrcs", "tests", "bench", "_common"}
+BENCH_OUTPUT = ROOT / "bench" / "out"
+"""What benchmarks write (ignored by git), not part of them."""
 TOOLING_EXTRAS = {"test", "bench"}
 """Extras for working on the project; the others (e.g. ``transformers``) are features."""
 
@@ -30,6 +32,8 @@ def _declared(requirements: list[str]) -> set[str]:
 def _third_party_imports(folder: Path) -> Iterator[tuple[str, Path]]:
     """Each top-level module imported by a file under ``folder`` that is neither stdlib nor ours."""
     for path in sorted(folder.rglob("*.py")):
+        if BENCH_OUTPUT in path.parents:
+            continue
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if isinstance(node, ast.Import):
                 names = [alias.name for alias in node.names]
