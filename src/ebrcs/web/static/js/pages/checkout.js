@@ -27,11 +27,9 @@ export function forgetSession() {
 /** The shopper's open session to carry on with: this tab's, else their most recent active one. */
 async function openSession() {
   const remembered = sessionStorage.getItem(SESSION_KEY);
-  const candidates = remembered ? [remembered] : [];
-  if (!remembered) {
-    const sessions = await api(`/api/sessions?limit=${RESUME_LOOKBACK}`);
-    candidates.push(...sessions.filter((session) => session.status === "active").map((session) => session.session_id));
-  }
+  const sessions = await api(`/api/sessions?limit=${RESUME_LOOKBACK}`);
+  const active = sessions.filter((session) => session.status === "active").map((session) => session.session_id);
+  const candidates = [...new Set([remembered, ...active].filter(Boolean))];
   for (const id of candidates) {
     try {
       // The single-session read applies idle expiry: a stale "active" one answers expired here.
