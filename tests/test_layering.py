@@ -41,7 +41,6 @@ LAYERS: list[tuple[str, ...]] = [
 INTERFACE_LIBRARIES = frozenset({"fastapi", "starlette", "typer"})
 """A module importing one of these adapts the domains to HTTP or a command line: top layer."""
 
-FOLD_MODELS = "#16: db/models.py folds into the migrations' env"
 CROP_STORE = "#16: the crop store moves from orders into checkout"
 NO_RUNTIME = "#16: services take what they use, not the whole Runtime"
 KNOWN_BACK_UP_ARROWS: dict[tuple[str, str], str] = {
@@ -49,10 +48,6 @@ KNOWN_BACK_UP_ARROWS: dict[tuple[str, str], str] = {
     ("ebrcs.checkout.expiry", "ebrcs.runtime"): NO_RUNTIME,
     ("ebrcs.checkout.live", "ebrcs.orders.learning"): CROP_STORE,
     ("ebrcs.checkout.live", "ebrcs.runtime"): NO_RUNTIME,
-    ("ebrcs.db.models", "ebrcs.auth.models"): FOLD_MODELS,
-    ("ebrcs.db.models", "ebrcs.catalog.models"): FOLD_MODELS,
-    ("ebrcs.db.models", "ebrcs.checkout.models"): FOLD_MODELS,
-    ("ebrcs.db.models", "ebrcs.orders.models"): FOLD_MODELS,
     ("ebrcs.orders.learning", "ebrcs.runtime"): NO_RUNTIME,
     ("ebrcs.recognition.evaluation", "ebrcs.catalog.index"): "#16: evaluation moves above catalog",
 }

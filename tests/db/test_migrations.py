@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import create_engine, inspect
 
 from ebrcs.db import migrate
-from ebrcs.db.models import Base
+from ebrcs.db.migrations.schema import metadata
 
-ALL_TABLES = set(Base.metadata.tables)
+ALL_TABLES = set(metadata.tables)
 
 
 def _tables(url: str) -> set[str]:
@@ -40,7 +40,7 @@ def test_schema_matches_the_models(database_url: str) -> None:
             context = MigrationContext.configure(connection)
             differences = [
                 diff
-                for diff in compare_metadata(context, Base.metadata)
+                for diff in compare_metadata(context, metadata)
                 if not (isinstance(diff, tuple) and diff[0] == "remove_table")
             ]
     finally:

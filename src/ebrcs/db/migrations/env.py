@@ -4,10 +4,10 @@ from alembic import context
 from sqlalchemy import pool
 
 from ebrcs.db.engine import make_engine
-from ebrcs.db.models import Base
+from ebrcs.db.migrations.schema import metadata
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = metadata
 
 
 def run_offline() -> None:
