@@ -21,8 +21,8 @@ OPENCV_NAME = tomllib.loads((ROOT / "packaging/opencv-python/pyproject.toml").re
 LOCAL_TOP_LEVELS = {"ebrcs", "tests", "bench", "_common"}
 BENCH_OUTPUT = ROOT / "bench" / "out"
 """What benchmarks write (ignored by git), not part of them."""
-TOOLING_EXTRAS = {"test", "bench"}
-"""Extras for working on the project; the others (e.g. ``transformers``) are features."""
+TOOLING_EXTRAS = {"test"}
+"""Extras for working on the project; the others are features (``bench`` serves ``ebrcs bench``)."""
 
 
 def _declared(requirements: list[str]) -> set[str]:

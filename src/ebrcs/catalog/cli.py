@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-import importlib.util
 from collections import defaultdict
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import typer
 
 from ebrcs.adaptation.fit import FitDeadlineExceeded
-from ebrcs.catalog import adapters, adapting, flows, importing, reembedding, service
+from ebrcs.catalog import (
+    adapters,
+    adapting,
+    flows,
+    importing,
+    index_bench,
+    reembedding,
+    search_bench,
+    service,
+)
 from ebrcs.catalog.index import INDEX_KINDS, ProductIndex
 from ebrcs.catalog.loading import check_embedder
 from ebrcs.catalog.sync import announce_adapter
@@ -23,7 +30,6 @@ from ebrcs.progress import progress_bar
 products_app = typer.Typer(help="Products.", no_args_is_help=True)
 catalog_app = typer.Typer(help="The catalogue's stored vectors.", no_args_is_help=True)
 
-BENCH_DIR = Path(__file__).resolve().parents[3] / "bench"
 
 
 @products_app.command("import-dir")
@@ -181,26 +187,14 @@ def adapt(
     )
 
 
-def _bench_module(name: str) -> ModuleType:
-    """A script of the source checkout's bench/ folder, loaded as a module."""
-    script = BENCH_DIR / f"{name}.py"
-    if not script.is_file():
-        raise typer.BadParameter(f"{script} not found: run from a source checkout")
-    spec = importlib.util.spec_from_file_location(name, script)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def bench_index(
     sizes: str = typer.Option("", help="comma-separated catalogue sizes for parts 2 and 3"),
     dim: int = typer.Option(1280, min=1, help="vector dimension"),
     as_json: bool = typer.Option(False, "--json", help="print medians as JSON"),
 ) -> None:
-    """Benchmark the product index (needs the source checkout's bench/ folder)."""
+    """Benchmark the product index (needs the bench extra for its plot and aiorwlock)."""
     chosen = [int(size) for size in sizes.split(",") if size.strip()] or None
-    _bench_module("index_bench").run(sizes=chosen, dim=dim, as_json=as_json)
+    index_bench.run(sizes=chosen, dim=dim, as_json=as_json)
 
 
 def bench_search(
@@ -219,7 +213,7 @@ def bench_search(
     unknown = set(wanted) - set(INDEX_KINDS) | ({"flat"} & set(wanted))
     if not chosen or unknown:
         raise typer.BadParameter(f"give sizes, and kinds among {INDEX_KINDS[1:]}")
-    _bench_module("search_bench").run(
+    search_bench.run(
         sizes=chosen,
         dim=dim,
         kinds=wanted,

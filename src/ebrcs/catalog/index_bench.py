@@ -25,7 +25,6 @@ import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import aiorwlock
 import faiss
 import numpy as np
 from PIL import Image
@@ -40,7 +39,8 @@ from ebrcs.config import Settings
 from ebrcs.db import migrate
 from ebrcs.db.engine import make_engine
 
-OUT_DIR = Path(__file__).resolve().parent / "out"
+OUT_DIR = Path("bench") / "out"
+"""Plots go here, under the working directory (a source checkout's bench/out)."""
 ORIGINAL_SIZES = (100, 500, 1_000, 5_000, 10_000)
 DEFAULT_SIZES = (10_000, 100_000)  # add 1_000_000 with --sizes: its bulk fill takes minutes
 SEED_STYLE_MAX = 100_000  # the original's way rewrites ~2n*d*4 bytes per add; 1M would be 10 GB
@@ -385,6 +385,7 @@ def run_asyncio(
     index: faiss.Index, queries: np.ndarray, catalogue: Catalogue, with_writer: bool
 ) -> tuple[int, int]:
     """The same under ``aiorwlock``: tasks take the lock, FAISS runs in worker threads."""
+    import aiorwlock  # the bench extra
 
     async def main() -> tuple[int, int]:
         lock = aiorwlock.RWLock()

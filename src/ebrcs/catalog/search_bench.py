@@ -25,7 +25,8 @@ from ebrcs.catalog.index import ProductIndex
 from ebrcs.catalog.rebuild import wanted_kind
 from ebrcs.config import get_settings
 
-OUT_DIR = Path(__file__).resolve().parent / "out"
+OUT_DIR = Path("bench") / "out"
+"""Results go here, under the working directory (a source checkout's bench/out)."""
 K = 32
 QUERIES = 400
 FLAT_TIMED = 100  # single flat queries timed per size (a 1M flat search takes ~0.3 s)
@@ -260,7 +261,7 @@ def run(
             current="flat", vectors=size, ann_min_vectors=settings.index_ann_min_vectors
         )
         chosen[str(size)] = asdict(results.get(kind, results["flat"]))
-    OUT_DIR.mkdir(exist_ok=True)
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
     (OUT_DIR / "search_bench.json").write_text(
         json.dumps(
             {str(s): {k: asdict(r) for k, r in rs.items()} for s, rs in measured.items()}, indent=1
