@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import uuid
@@ -9,9 +10,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import httpx
+import numpy as np
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright
+from PIL import Image
+from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, expect
 from sqlalchemy.orm import Session
 
 from ebrcs.auth import service as users
@@ -142,3 +147,65 @@ def screenshot(page: Page, name: str, *, full_page: bool = True) -> Path:
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(path), full_page=full_page)
     return path
+
+
+def log_in(
+    page: Page, server: LiveServer, username: str, password: str, *, succeeds: bool = True
+) -> None:
+    """Log in through the login form; by default, wait until the app has left the login page."""
+    page.goto(f"{server.url}/login")
+    form = page.get_by_role("form", name="Log in")
+    form.get_by_label("Username").fill(username)
+    form.get_by_label("Password").fill(password)
+    form.get_by_role("button", name="Log in").click()
+    if succeeds:
+        expect(page).not_to_have_url(re.compile(r"/login"))
+
+
+def product_photo(colour: tuple[int, int, int], seed: int, fmt: str = "PNG") -> bytes:
+    """A small photo: a coloured block on a noisy background."""
+    rng = np.random.default_rng(seed)
+    pixels = rng.integers(60, 120, (160, 200, 3), dtype=np.uint8)
+    pixels[30:130, 40:160] = colour
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+class ApiClient:
+    """The server's API with one account's token: how a test sets up what a page then shows."""
+
+    def __init__(self, server: LiveServer, username: str, password: str) -> None:
+        self.http = httpx.Client(base_url=server.url, timeout=120)
+        login = self.http.post("/api/auth/login", data={"username": username, "password": password})
+        login.raise_for_status()
+        self.http.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
+
+    def __enter__(self) -> ApiClient:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.http.close()
+
+    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        """One request; its JSON answer (None when empty); an error status raises."""
+        response = self.http.request(method, path, **kwargs)
+        response.raise_for_status()
+        return response.json() if response.content else None
+
+    def register_product(self, name: str, price: str, photo: bytes) -> uuid.UUID:
+        """Register a product from one photo (an admin's client)."""
+        files = [("images", ("photo.png", photo, "image/png"))]
+        form = {"name": name, "price": price}
+        return uuid.UUID(self.call("POST", "/api/products", data=form, files=files)["product_id"])
+
+    def open_session(self, items: dict[uuid.UUID, int]) -> str:
+        """A new checkout session whose bill holds the given quantities."""
+        session_id = self.call("POST", "/api/sessions")["session_id"]
+        self.set_bill(session_id, items)
+        return session_id
+
+    def set_bill(self, session_id: str, items: dict[uuid.UUID, int]) -> None:
+        """Set a session's bill to exactly these quantities."""
+        lines = [{"product_id": str(pid), "quantity": n} for pid, n in items.items()]
+        self.call("PUT", f"/api/sessions/{session_id}/billing", json={"items": lines})

@@ -9,18 +9,21 @@ one browser serve the whole module; any console or page error fails a test.
 
 from __future__ import annotations
 
-import io
 import re
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
-import httpx
-import numpy as np
 import pytest
-from browser_harness import ConsoleWatch, LiveServer, chromium, screenshot
-from PIL import Image
+from browser_harness import (
+    ApiClient,
+    ConsoleWatch,
+    LiveServer,
+    chromium,
+    log_in,
+    product_photo,
+    screenshot,
+)
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from ebrcs.auth.models import Role
@@ -39,38 +42,6 @@ PRODUCTS = {
 }
 
 
-def product_photo(colour: tuple[int, int, int], seed: int) -> bytes:
-    """A small photo: a coloured block on a noisy background."""
-    rng = np.random.default_rng(seed)
-    pixels = rng.integers(60, 120, (160, 200, 3), dtype=np.uint8)
-    pixels[30:130, 40:160] = colour
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-class Api:
-    """The server's API with one account's token, as the test's own client."""
-
-    def __init__(self, server: LiveServer, username: str, password: str) -> None:
-        self.http = httpx.Client(base_url=server.url, timeout=120)
-        login = self.http.post("/api/auth/login", data={"username": username, "password": password})
-        login.raise_for_status()
-        self.http.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
-
-    def call(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self.http.request(method, path, **kwargs)
-        response.raise_for_status()
-        return response.json() if response.content else None
-
-    def open_session(self, items: dict[uuid.UUID, int]) -> str:
-        """A checkout session whose bill holds the given quantities."""
-        session_id = self.call("POST", "/api/sessions")["session_id"]
-        lines = [{"product_id": str(pid), "quantity": n} for pid, n in items.items()]
-        self.call("PUT", f"/api/sessions/{session_id}/billing", json={"items": lines})
-        return session_id
-
-
 @dataclass
 class Shop:
     """What the tests find on the server: accounts, products, an order and an open bill."""
@@ -83,24 +54,20 @@ class Shop:
 
 
 @pytest.fixture(scope="module")
-def shop(live_server: LiveServer) -> Iterator[Shop]:
+def shop(live_server: LiveServer) -> Shop:
     admin = live_server.create_account(Role.ADMIN)
-    admin_api = Api(live_server, *admin)
-    products = {}
-    for seed, (name, (price, colour)) in enumerate(PRODUCTS.items()):
-        files = [("images", (f"{seed}.png", product_photo(colour, seed), "image/png"))]
-        form = {"name": name, "price": price}
-        body = admin_api.call("POST", "/api/products", data=form, files=files)
-        products[name] = uuid.UUID(body["product_id"])
+    with ApiClient(live_server, *admin) as admin_api:
+        products = {
+            name: admin_api.register_product(name, price, product_photo(colour, seed))
+            for seed, (name, (price, colour)) in enumerate(PRODUCTS.items())
+        }
     shopper = live_server.create_account(Role.USER)
-    shopper_api = Api(live_server, *shopper)
-    paid = shopper_api.open_session({products["Banana"]: 2, products["바나나맛 우유"]: 1})
-    order = shopper_api.call("POST", f"/api/sessions/{paid}/billing/confirm")
-    milk, pepper, korean = (products[name] for name in list(PRODUCTS)[1:])
-    open_session = shopper_api.open_session({milk: 1, pepper: 3, korean: 1})
-    yield Shop(admin, shopper, products, order["order_id"], open_session)
-    admin_api.http.close()
-    shopper_api.http.close()
+    with ApiClient(live_server, *shopper) as shopper_api:
+        paid = shopper_api.open_session({products["Banana"]: 2, products["바나나맛 우유"]: 1})
+        order = shopper_api.call("POST", f"/api/sessions/{paid}/billing/confirm")
+        milk, pepper, korean = (products[name] for name in list(PRODUCTS)[1:])
+        open_session = shopper_api.open_session({milk: 1, pepper: 3, korean: 1})
+    return Shop(admin, shopper, products, order["order_id"], open_session)
 
 
 @pytest.fixture(scope="module")
@@ -136,15 +103,6 @@ def new_page(browser: Browser, console: ConsoleWatch) -> Iterator[NewPage]:
     for context in opened:
         context.close()
     assert console.errors == []
-
-
-def log_in(page: Page, server: LiveServer, username: str, password: str) -> None:
-    page.goto(f"{server.url}/login")
-    form = page.get_by_role("form", name="Log in")
-    form.get_by_label("Username").fill(username)
-    form.get_by_label("Password").fill(password)
-    form.get_by_role("button", name="Log in").click()
-    expect(page).not_to_have_url(re.compile(r"/login"))
 
 
 def fits_width(page: Page) -> bool:
@@ -271,9 +229,10 @@ def test_the_bill_is_completed_with_the_keyboard_alone(
     new_page: NewPage, live_server: LiveServer, shop: Shop
 ) -> None:
     buyer = live_server.create_account(Role.USER)
-    session_id = Api(live_server, *buyer).open_session(
-        {shop.products["Banana"]: 1, shop.products["Arla-Standard-Milk"]: 1}
-    )
+    with ApiClient(live_server, *buyer) as buyer_api:
+        session_id = buyer_api.open_session(
+            {shop.products["Banana"]: 1, shop.products["Arla-Standard-Milk"]: 1}
+        )
     page = new_page(DESKTOP)
     log_in(page, live_server, *buyer)
     page.goto(f"{live_server.url}/bill/{session_id}")
@@ -336,9 +295,8 @@ def test_an_open_checkout_is_offered_back_in_a_new_browser(
     first.get_by_role("button", name="Start a new checkout").click()
     expect(first.get_by_text("A new checkout has started.")).to_be_visible()
     session_id = first.evaluate("sessionStorage.getItem('ebrcs.checkoutSession')")
-    lines = [{"product_id": str(shop.products["Banana"]), "quantity": 2}]
-    shopper_api = Api(live_server, *shopper)
-    shopper_api.call("PUT", f"/api/sessions/{session_id}/billing", json={"items": lines})
+    with ApiClient(live_server, *shopper) as shopper_api:
+        shopper_api.set_bill(session_id, {shop.products["Banana"]: 2})
 
     # Another browser profile: nothing in its storage, yet the shopper's open cart comes back.
     second = new_page(PHONE)
@@ -355,7 +313,8 @@ def test_an_open_checkout_is_offered_back_in_a_new_browser(
     # A new checkout ends the old one instead of leaving it open.
     second.get_by_role("button", name="Start a new checkout").click()
     expect(cart.get_by_role("listitem")).to_have_count(0)
-    sessions = shopper_api.call("GET", "/api/sessions")
+    with ApiClient(live_server, *shopper) as shopper_api:
+        sessions = shopper_api.call("GET", "/api/sessions")
     assert [s["status"] for s in sessions if s["session_id"] == session_id] == ["expired"]
 
 

@@ -19,6 +19,7 @@ from browser_harness import (
     ConsoleWatch,
     LiveServer,
     chromium,
+    log_in,
     screenshot,
     start_server,
     stop_server,
@@ -111,14 +112,6 @@ def new_page(browser: Browser, console: ConsoleWatch) -> Page:
     page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB").new_page()
     console.watch(page)
     return page
-
-
-def log_in(page: Page, server: LiveServer, username: str, password: str) -> None:
-    page.goto(f"{server.url}/login")
-    form = page.get_by_role("form", name="Log in")
-    form.get_by_label("Username").fill(username)
-    form.get_by_label("Password").fill(password)
-    form.get_by_role("button", name="Log in").click()
 
 
 def register_products(page: Page, products: list[Product]) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from browser_harness import ConsoleWatch, LiveServer, chromium, screenshot
+from browser_harness import ConsoleWatch, LiveServer, chromium, log_in, screenshot
 from PIL import Image
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
@@ -39,14 +39,6 @@ def page(browser: Browser, console: ConsoleWatch) -> Iterator[Page]:
     yield page
     context.close()
     assert console.errors == []
-
-
-def log_in(page: Page, server: LiveServer, username: str, password: str) -> None:
-    page.goto(f"{server.url}/login")
-    form = page.get_by_role("form", name="Log in")
-    form.get_by_label("Username").fill(username)
-    form.get_by_label("Password").fill(password)
-    form.get_by_role("button", name="Log in").click()
 
 
 def test_login_page_renders_and_switches_to_korean(page: Page, live_server: LiveServer) -> None:
@@ -92,7 +84,7 @@ def test_a_wrong_password_is_reported_in_the_form(
 ) -> None:
     console.expect(r"status of 401")
     username, _ = live_server.create_account(Role.USER)
-    log_in(page, live_server, username, "not-the-password")
+    log_in(page, live_server, username, "not-the-password", succeeds=False)
     expect(page.get_by_role("alert")).to_have_text("Wrong username or password.")
     expect(page).to_have_url(f"{live_server.url}/login")
 

@@ -8,17 +8,21 @@ opens the product picker, and an item can be dismissed. Confirming is refused wh
 
 from __future__ import annotations
 
-import io
 import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
-import numpy as np
 import pytest
-from browser_harness import ConsoleWatch, LiveServer, chromium, screenshot
-from PIL import Image
+from browser_harness import (
+    ApiClient,
+    ConsoleWatch,
+    LiveServer,
+    chromium,
+    log_in,
+    product_photo,
+    screenshot,
+)
 from playwright.sync_api import Browser, expect, sync_playwright
 from sqlalchemy.orm import Session
 
@@ -37,39 +41,13 @@ PRODUCTS = {
 }
 
 
-def png(colour: tuple[int, int, int], seed: int, fmt: str = "PNG") -> bytes:
-    rng = np.random.default_rng(seed)
-    pixels = rng.integers(60, 120, (160, 200, 3), dtype=np.uint8)
-    pixels[30:130, 40:160] = colour
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format=fmt)
-    return buffer.getvalue()
-
-
-def token_headers(server: LiveServer, username: str, password: str) -> dict[str, str]:
-    login = httpx.post(
-        f"{server.url}/api/auth/login", data={"username": username, "password": password}
-    )
-    login.raise_for_status()
-    return {"Authorization": f"Bearer {login.json()['access_token']}"}
-
-
 @pytest.fixture(scope="module")
 def products(live_server: LiveServer) -> dict[str, uuid.UUID]:
-    headers = token_headers(live_server, *live_server.create_account(Role.ADMIN))
-    ids = {}
-    for seed, (name, (price, colour)) in enumerate(PRODUCTS.items()):
-        files = [("images", (f"{seed}.png", png(colour, seed), "image/png"))]
-        response = httpx.post(
-            f"{live_server.url}/api/products",
-            data={"name": name, "price": price},
-            files=files,
-            headers=headers,
-            timeout=120,
-        )
-        response.raise_for_status()
-        ids[name] = uuid.UUID(response.json()["product_id"])
-    return ids
+    with ApiClient(live_server, *live_server.create_account(Role.ADMIN)) as admin:
+        return {
+            name: admin.register_product(name, price, product_photo(colour, seed))
+            for seed, (name, (price, colour)) in enumerate(PRODUCTS.items())
+        }
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +63,7 @@ def count_unsure(
     item_id = uuid.uuid4()
     crop = Path("crops") / session_id / f"unsure-{item_id}.jpg"
     (server.data_dir / crop).parent.mkdir(parents=True, exist_ok=True)
-    (server.data_dir / crop).write_bytes(png((250, 250, 245), 99, fmt="JPEG"))
+    (server.data_dir / crop).write_bytes(product_photo((250, 250, 245), 99, fmt="JPEG"))
     change = CountedUnsure(item_id, [Candidate(pid, score) for pid, score in candidates], crop)
     engine = make_engine(server.database_url)
     try:
@@ -101,14 +79,9 @@ def test_unsure_items_are_named_with_one_tap_picked_or_dismissed_before_paying(
     console = ConsoleWatch()
     console.expect(r"status of 409")
     shopper = live_server.create_account(Role.USER)
-    headers = token_headers(live_server, *shopper)
-    session_id = httpx.post(f"{live_server.url}/api/sessions", headers=headers).json()["session_id"]
     banana, milk, pepper = products.values()
-    httpx.put(
-        f"{live_server.url}/api/sessions/{session_id}/billing",
-        json={"items": [{"product_id": str(banana), "quantity": 1}]},
-        headers=headers,
-    ).raise_for_status()
+    with ApiClient(live_server, *shopper) as shopper_api:
+        session_id = shopper_api.open_session({banana: 1})
     count_unsure(live_server, session_id, [(milk, 0.72), (banana, 0.70)])
     count_unsure(live_server, session_id, [(banana, 0.66)])
     count_unsure(live_server, session_id, [(pepper, 0.61)])
@@ -116,11 +89,7 @@ def test_unsure_items_are_named_with_one_tap_picked_or_dismissed_before_paying(
     context = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-GB")
     page = context.new_page()
     console.watch(page)
-    page.goto(f"{live_server.url}/login")
-    form = page.get_by_role("form", name="Log in")
-    form.get_by_label("Username").fill(shopper[0])
-    form.get_by_label("Password").fill(shopper[1])
-    form.get_by_role("button", name="Log in").click()
+    log_in(page, live_server, *shopper)
 
     # The live cart counts them and says they wait on the bill; the total is the named lines'.
     live_cart = page.get_by_role("list", name="Cart")
