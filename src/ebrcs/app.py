@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,6 +12,7 @@ from fastapi import FastAPI
 
 from ebrcs import __version__
 from ebrcs.auth.views import router as auth_router
+from ebrcs.body_limit import MULTIPART_OVERHEAD_BYTES, BodyLimit, RouteLimit
 from ebrcs.catalog.views import router as catalog_router
 from ebrcs.checkout.expiry import expire_idle_sessions_forever
 from ebrcs.checkout.video import VideoTasks
@@ -19,6 +21,7 @@ from ebrcs.checkout.websocket import LiveCheckouts
 from ebrcs.checkout.websocket import router as checkout_socket_router
 from ebrcs.config import Settings, get_settings
 from ebrcs.http_errors import install_error_handlers
+from ebrcs.openapi import install_openapi
 from ebrcs.orders.views import admin_router as orders_admin_router
 from ebrcs.orders.views import billing_router, orders_router
 from ebrcs.runtime import Runtime
@@ -27,6 +30,18 @@ from ebrcs.system.views import router as system_router
 from ebrcs.web.views import install_web_app
 
 log = logging.getLogger(__name__)
+
+
+def upload_limits(settings: Settings) -> list[RouteLimit]:
+    """Upload routes get room for their files; every other body gets ``max_body_bytes``."""
+    envelope = MULTIPART_OVERHEAD_BYTES
+    photos = settings.max_images_per_product * settings.max_upload_bytes + envelope
+    video = settings.max_video_bytes + envelope
+    return [
+        RouteLimit(re.compile(r"/api/products(/[^/]+/images)?"), photos),
+        RouteLimit(re.compile(r"/api/recognize"), settings.max_upload_bytes + envelope),
+        RouteLimit(re.compile(r"/api/sessions/[^/]+/video-upload"), video),
+    ]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -48,6 +63,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="EBRCS", version=__version__, lifespan=lifespan)
     install_error_handlers(app)
+    app.add_middleware(
+        BodyLimit, default_bytes=settings.max_body_bytes, routes=upload_limits(settings)
+    )
     app.add_middleware(CountOpenSockets)
     app.include_router(system_router)
     app.include_router(auth_router)
@@ -58,4 +76,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(orders_router)
     app.include_router(orders_admin_router)
     install_web_app(app)
+    install_openapi(app, settings)
     return app

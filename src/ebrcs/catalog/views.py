@@ -13,7 +13,7 @@ from starlette.datastructures import UploadFile
 from ebrcs.auth.deps import AdminUser, CurrentUser
 from ebrcs.catalog import flows, search, service
 from ebrcs.catalog.models import Product
-from ebrcs.catalog.photos import media_type, photo_file
+from ebrcs.catalog.photos import MEDIA_TYPES, media_type, photo_file
 from ebrcs.catalog.schemas import (
     Match,
     PhotosAdded,
@@ -240,7 +240,16 @@ def add_product_images(
     )
 
 
-@router.get("/api/products/{product_id}/images/{image_id}")
+@router.get(
+    "/api/products/{product_id}/images/{image_id}",
+    response_class=FileResponse,
+    responses={
+        200: {
+            "description": "The photo as it was uploaded",
+            "content": {kind: {} for kind in MEDIA_TYPES.values()},
+        }
+    },
+)
 def product_image(
     _user: CurrentUser,
     db: DbSession,

@@ -1,0 +1,98 @@
+"""The OpenAPI document tells the truth: a bounded Schemathesis run, as an admin and as a shopper,
+on PostgreSQL, finds no server error and no response the document does not describe."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import pytest
+import schemathesis
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, Phase, given, settings
+
+from ebrcs.auth.models import Role
+
+CHECKS = [
+    schemathesis.checks.not_a_server_error,
+    schemathesis.checks.status_code_conformance,
+    schemathesis.checks.content_type_conformance,
+    schemathesis.checks.response_schema_conformance,
+]
+EXAMPLES_PER_OPERATION = 10
+# Transport options of the requests library that the test client does not take.
+REQUESTS_ONLY = ("verify", "allow_redirects", "timeout", "cert", "stream", "proxies")
+
+
+def _send(client: TestClient, case: Any, headers: dict[str, str]) -> Any:
+    kwargs = case.as_transport_kwargs(base_url="http://testserver", headers=headers)
+    for option in REQUESTS_ONLY:
+        kwargs.pop(option, None)
+    if cookies := kwargs.pop("cookies", None):
+        headers = kwargs.setdefault("headers", {})
+        headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in cookies.items())
+    data = kwargs.pop("data", None)
+    if isinstance(data, str | bytes):
+        kwargs["content"] = data
+    elif data is not None:
+        kwargs["data"] = data
+    if files := kwargs.pop("files", None):
+        # requests' multipart list: a (None, value) part is a text field, the rest are files.
+        fields: dict[str, list[str]] = {}
+        uploads = []
+        for name, (filename, value) in files:
+            if filename is None:
+                text = value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+                fields.setdefault(name, []).append(text)
+            else:
+                content = value if isinstance(value, bytes) else str(value).encode()
+                uploads.append((name, (filename, content)))
+        kwargs["data"] = fields
+        kwargs["files"] = uploads or {"": ("", b"")}
+    request = client.build_request(**kwargs)
+    request.read()  # the checks read the request body back, multipart included
+    return client.send(request)
+
+
+def _exercise(client: TestClient, operation: Any, headers: dict[str, str]) -> int:
+    """Send a few generated requests to one operation, checking each answer; how many were sent."""
+    sent = 0
+
+    @given(case=operation.as_strategy())
+    @settings(
+        max_examples=EXAMPLES_PER_OPERATION,
+        deadline=None,
+        database=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    def exercise(case: Any) -> None:
+        nonlocal sent
+        response = _send(client, case, headers)
+        sent += 1
+        case.validate_response(response, checks=CHECKS)
+
+    exercise()
+    return sent
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("role", [Role.ADMIN, Role.USER], ids=["admin", "shopper"])
+def test_the_api_answers_as_its_document_says(
+    client: TestClient, make_account: Any, role: Role
+) -> None:
+    caller = make_account(role)
+    schema = schemathesis.openapi.from_dict(client.get("/openapi.json").json())
+    requests: Counter[str] = Counter()
+    failures: dict[str, str] = {}
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        label = f"{operation.method.upper()} {operation.path}"
+        try:
+            requests[label] = _exercise(client, operation, caller.headers)
+        except Exception as error:  # every operation runs; all failures are reported together
+            failures[label] = str(error)[:3000]
+    operations, sent = len(requests) + len(failures), sum(requests.values())
+    print(f"\nSchemathesis as {role.value}: {operations} operations, {sent} requests")
+    assert not failures, "\n\n".join(f"{label}:\n{text}" for label, text in failures.items())
