@@ -33,6 +33,10 @@ from ebrcs.errors import (
 log = logging.getLogger(__name__)
 
 VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".avi", ".mkv"})
+# First box types of ISO base media files (MP4, MOV); QuickTime may start with any of these.
+ISO_MEDIA_BOXES = frozenset({b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip"})
+EBML_MAGIC = b"\x1a\x45\xdf\xa3"  # Matroska
+SNIFF_BYTES = 16
 FINISHED_TASKS_KEPT = 50
 COPY_CHUNK_BYTES = 1024 * 1024
 # A short video at 960 px takes tens of seconds; asking again sooner only adds load.
@@ -112,8 +116,29 @@ def save_upload(source: BinaryIO, target: Path, *, max_bytes: int) -> int:
     return written
 
 
+def sniff_container(head: bytes) -> str | None:
+    """Which listed container the file's first bytes announce (``mp4``, ``avi``, ``mkv``)."""
+    if head[4:8] in ISO_MEDIA_BOXES:
+        return "mp4"  # ISO base media: MP4 and QuickTime MOV
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return "avi"
+    if head[:4] == EBML_MAGIC:
+        return "mkv"
+    return None
+
+
 def check_decodable(path: Path) -> None:
-    """Nothing if the video opens and its first frame decodes; InvalidInput otherwise."""
+    """Nothing if the file is a listed container and its first frame decodes; InvalidInput.
+
+    The container is sniffed first, so FFmpeg never opens anything else it could read (an
+    image or a concat list named ``.mp4``).
+    """
+    with path.open("rb") as video:
+        if sniff_container(video.read(SNIFF_BYTES)) is None:
+            raise InvalidInput(
+                f"the file is not an {', '.join(sorted(VIDEO_EXTENSIONS))} video",
+                code=ErrorCode.VIDEO_FORMAT,
+            )
     try:
         frames = iter(VideoFrames(path))
     except InvalidInput as error:
