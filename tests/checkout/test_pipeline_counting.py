@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from pipeline_fakes import (
 from ebrcs.checkout.models import EventKind
 from ebrcs.checkout.pipeline import CheckoutPipeline, PipelineConfig
 from ebrcs.checkout.synthetic import ITEM_HEIGHT, ROI_BASKET, CheckoutVideo, ItemPhoto, ItemTrip
+from ebrcs.recognition.types import Recognition
 
 SIZE = (320, 180)
 
@@ -174,3 +176,59 @@ def test_events_carry_the_track_and_the_time_of_the_frame(photos: dict[str, Item
         "search",
         "total",
     }
+
+
+MIDDLE = [(0.15, 0.15), (0.85, 0.15), (0.85, 0.85), (0.15, 0.85)]
+
+
+@pytest.mark.parametrize("edge", ["left", "bottom"])
+def test_item_first_seen_inside_a_zone_over_the_middle_is_counted(
+    photos: dict[str, ItemPhoto], edge: str
+) -> None:
+    put_down = trip(photos["Tomato"], 0.5, rest=(0.5, 0.5), entry_edge=edge, stays=True)
+    assert run(video(put_down, roi=MIDDLE)) == [(EventKind.ADD, "Tomato")]
+
+
+def test_first_item_put_down_within_half_a_second_of_the_first_frame_is_counted(
+    photos: dict[str, ItemPhoto],
+) -> None:
+    early = trip(photos["Cucumber"], -0.35, dwell=1.0)  # in view from the first frame
+    later = trip(photos["Tomato"], early.gone_at + 0.5, dwell=1.0)
+    assert early.arrive_at < 0.5
+    assert run(video(early, later)) == [(EventKind.ADD, "Cucumber"), (EventKind.ADD, "Tomato")]
+
+
+@pytest.mark.parametrize("gaps", [(0.3, 0.3), (0.5, 1.0)])
+def test_same_product_put_down_three_times_with_short_gaps_counts_three(
+    photos: dict[str, ItemPhoto], gaps: tuple[float, float]
+) -> None:
+    first = trip(photos["Milk"], 0.5, dwell=0.6)
+    second = trip(photos["Milk"], first.gone_at + gaps[0], dwell=0.4, exit_edge="left")
+    third = trip(photos["Milk"], second.gone_at + gaps[1], dwell=0.8, entry_edge="bottom")
+    assert run(video(first, second, third)) == [(EventKind.ADD, "Milk")] * 3
+
+
+class RecordingRecogniser(ColourRecogniser):
+    """The colour recogniser, keeping the size of every crop it is shown."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shapes: list[tuple[int, int]] = []
+
+    def recognise(self, images: Sequence[np.ndarray]) -> list[Recognition]:
+        self.shapes += [image.shape[:2] for image in images]
+        return super().recognise(images)
+
+
+def test_item_resting_0_3_s_is_recognised_from_views_fully_in_view(
+    photos: dict[str, ItemPhoto],
+) -> None:
+    recogniser = RecordingRecogniser()
+    pipeline = CheckoutPipeline(recogniser, PipelineConfig())
+    clip = video(trip(photos["Blueberry"], 0.5, dwell=0.3))
+    events = [e for i, f in enumerate(clip.frames()) for e in pipeline.process(f, i / 10).events]
+    assert [(event.kind, event.product_id) for event in events] == [
+        (EventKind.ADD, product_id("Blueberry"))
+    ]
+    item_height = SIZE[1] * ITEM_HEIGHT
+    assert recogniser.shapes and all(abs(h - item_height) <= 3 for h, _ in recogniser.shapes)

@@ -24,8 +24,14 @@ import numpy as np
 from ebrcs.checkout.models import EventKind
 
 SCENARIOS = ("single", "sequence", "same_twice", "two_at_once", "roi_in_out", "unknown")
+HARD_SCENARIOS = ("zone_middle", "early_first", "same_repeat", "short_rest", "busy")
+"""Cases a counter gets wrong most easily: items first seen inside a zone over the middle;
+the first item put down within 0.5 s of the first frame; one product put down two or three
+times with 0.3-1 s gaps; items resting only 0.3 s; 3-6 items with one thing not sold."""
 ROI_BASKET = [(0.62, 0.08), (0.97, 0.08), (0.97, 0.92), (0.62, 0.92)]
 """The zone of the ``roi_in_out`` scenario: the right third of the counter, as a basket."""
+ROI_MIDDLE = [(0.15, 0.15), (0.85, 0.15), (0.85, 0.85), (0.15, 0.85)]
+"""The zone of the ``zone_middle`` scenario: the middle of the view."""
 
 TRAVEL_SECONDS = 0.7
 MIN_DWELL, MAX_DWELL = 0.3, 4.0
@@ -274,8 +280,10 @@ def make_video(
     fps: float = 10.0,
 ) -> CheckoutVideo:
     """Build one scenario's video from ``photos`` (catalogue products) and ``unknown`` ones."""
-    if scenario not in SCENARIOS:
-        raise ValueError(f"unknown scenario {scenario!r}; choose one of {SCENARIOS}")
+    if scenario not in SCENARIOS + HARD_SCENARIOS:
+        raise ValueError(
+            f"unknown scenario {scenario!r}; choose one of {SCENARIOS + HARD_SCENARIOS}"
+        )
     rng = np.random.default_rng(seed)
 
     def pick(pool: Sequence[ItemPhoto], exclude: Iterable[str] = ()) -> ItemPhoto:
@@ -323,6 +331,43 @@ def make_video(
         b = ItemTrip(second, b_enter, b_rest, max(dwell(), a.gone_at - b_enter), "right", "bottom")
         trips = [a, b]
         t = max(a.gone_at, b.gone_at)
+    elif scenario == "zone_middle":
+        roi = ROI_MIDDLE
+        chosen = []
+        for index in range(int(rng.integers(2, 4))):
+            photo = pick(photos, exclude=(p.label for p in chosen))
+            chosen.append(photo)
+            rest = (0.3 + 0.2 * index, float(rng.uniform(0.4, 0.6)))
+            trips.append(ItemTrip(photo, t, rest, 0.0, edge(), edge(), stays=True))
+            t = trips[-1].arrive_at + float(rng.uniform(0.3, 1.0))
+        t += 1.0
+    elif scenario == "early_first":
+        # In view from the first frame, put down within 0.5 s of it.
+        first = pick(photos)
+        start = -float(rng.uniform(0.25, TRAVEL_SECONDS - 0.25))
+        trips.append(ItemTrip(first, start, lane(), dwell(), edge(), edge()))
+        t = trips[-1].gone_at + float(rng.uniform(0.3, 1.0))
+        second = pick(photos, exclude=[first.label])
+        trips.append(ItemTrip(second, t, lane(), dwell(), edge(), edge()))
+        t = trips[-1].gone_at
+    elif scenario in ("same_repeat", "short_rest"):
+        repeat = scenario == "same_repeat"
+        photo = pick(photos)
+        chosen = []
+        for _ in range(int(rng.integers(2, 4))):
+            if not repeat:
+                photo = pick(photos, exclude=(p.label for p in chosen))
+                chosen.append(photo)
+            rest_for = dwell() if repeat else MIN_DWELL
+            trips.append(ItemTrip(photo, t, lane(), rest_for, edge(), edge()))
+            t = trips[-1].gone_at + float(rng.uniform(0.3, 1.0))
+    elif scenario == "busy":
+        count = int(rng.integers(3, 7))
+        odd_one = int(rng.integers(count)) if unknown else -1
+        for index in range(count):
+            photo = pick(unknown) if index == odd_one else pick(photos)
+            trips.append(ItemTrip(photo, t, lane(), dwell(), edge(), edge()))
+            t = trips[-1].gone_at + float(rng.uniform(0.3, 1.0))
     else:
         roi = ROI_BASKET
         taken_back = pick(photos)

@@ -65,9 +65,11 @@ class ItemCounter:
     """Counts each physical item once, from the confirmed tracks of every frame.
 
     Without a zone, a track adds its product once, when it is recognised; leaving adds or
-    removes nothing. With a zone, entering it adds and leaving it removes (``remove_on_exit``);
-    a track that starts inside the zone (an item picked out of a basket) only removes.
-    An item that is not recognised is reported as UNRECOGNISED once and never counted.
+    removes nothing. With a zone, being in it adds (also for an item first seen inside it:
+    items are carried in faster than a track is confirmed) and leaving it removes
+    (``remove_on_exit``). An item recognised but not named is counted once as unsure (an
+    UNRECOGNISED event with candidates; it is not removed on leaving: the shopper settles it
+    on the bill); one that is not a product is reported as UNRECOGNISED once, uncounted.
 
     Tracks break: an item is hidden by a hand, or the tracker loses it for a frame or two.
     Items leave through the edge of the view, not from its middle, so a new track that starts
@@ -229,7 +231,7 @@ class ItemCounter:
         self, track: _Track, track_id: int, zoned: bool, timestamp: float, events: list[CountEvent]
     ) -> None:
         """A track was just recognised: count it if it is where counting happens."""
-        if not zoned or (track.inside and not track.born_inside):
+        if not zoned or track.inside:
             self._add_or_report(track, track_id, timestamp, events)
         elif track.exited:
             track.exited = False

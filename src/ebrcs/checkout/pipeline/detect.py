@@ -6,6 +6,11 @@ import cv2
 import numpy as np
 import supervision as sv
 
+GHOST_RING = 2
+"""Pixels (at the processing width) inside a box's border where its outline is measured."""
+GHOST_EDGE_RATIO = 0.6
+"""A blob whose outline in view is under this share of its outline in the model is a ghost."""
+
 
 class ForegroundDetector:
     """Boxes around every moving blob, from a KNN background model of a downscaled frame.
@@ -15,9 +20,12 @@ class ForegroundDetector:
     then the KNN foreground mask (shadows off) is opened, closed and split into connected
     blobs of at least ``min_area`` (a share of the frame). Boxes come back in frame pixels.
 
-    The model learns fast for ``warmup_frames`` (nothing is reported meanwhile), then at
-    ``1 / history`` per frame, so an item resting on the counter stays foreground for
-    seconds instead of fading in a few frames. A blob covering most of the frame is a
+    The first frame alone primes the model (learned ``warmup_frames`` times, so no frame
+    that shows an item moving or set down is learned as counter), and blobs are reported
+    from the second frame on; then the model learns at ``1 / history`` per frame, so an item
+    resting on the counter stays foreground for seconds instead of fading in a few frames.
+    What the first frame showed of an item that moved on leaves a *ghost* (a blob of empty
+    counter); ``absorb`` learns such regions at once. A blob covering most of the frame is a
     lighting jump, not an item, and is dropped.
 
     >>> detector = ForegroundDetector(process_width=160, min_area=0.01)
@@ -45,29 +53,40 @@ class ForegroundDetector:
         self.warmup_frames = warmup_frames
         self._learning_rate = 1.0 / history
         self._frames = 0
-        self._model = cv2.createBackgroundSubtractorKNN(
-            history=history, dist2Threshold=dist2_threshold, detectShadows=False
-        )
+        self._history, self._dist2_threshold = history, dist2_threshold
+        self._model = self._new_model()
+        self._last: np.ndarray | None = None
         self._reference_level: float | None = None
+        self._absorbing: list[np.ndarray] = []
+        self._frame_width = process_width
         scale = process_width / 320
         self._open = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, _odd(3 * scale))
         self._close = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, _odd(9 * scale))
 
+    def _new_model(self) -> cv2.BackgroundSubtractorKNN:
+        return cv2.createBackgroundSubtractorKNN(
+            history=self._history, dist2Threshold=self._dist2_threshold, detectShadows=False
+        )
+
     def detect(self, frame_bgr: np.ndarray) -> sv.Detections:
         """The moving blobs of this frame (and a background model updated with it)."""
         height, width = frame_bgr.shape[:2]
+        self._frame_width = width
         scale = min(1.0, self.process_width / width)
         small = cv2.resize(
             frame_bgr, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA
         )
         self._frames += 1
-        warming_up = self._frames <= self.warmup_frames
-        # -1 lets OpenCV learn as fast as the frames seen so far allow.
-        mask = self._model.apply(
-            self._level(small), learningRate=-1 if warming_up else self._learning_rate
-        )
-        if warming_up:
+        levelled = self._last = self._level(small)
+        if self._frames == 1:
+            # -1 lets OpenCV learn as fast as the frames seen so far allow.
+            for _ in range(self.warmup_frames):
+                self._model.apply(levelled, learningRate=-1)
             return sv.Detections.empty()
+        mask = self._model.apply(levelled, learningRate=self._learning_rate)
+        if self._absorbing:
+            self._learn_regions(levelled, self._absorbing)
+            self._absorbing = []
         mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, self._open)
         mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, self._close)
         count, _labels, stats, _centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
@@ -79,6 +98,39 @@ class ForegroundDetector:
         xyxy[:, [0, 2]] = xyxy[:, [0, 2]].clip(0, width)
         xyxy[:, [1, 3]] = xyxy[:, [1, 3]].clip(0, height)
         return sv.Detections(xyxy=xyxy, confidence=np.ones(len(xyxy), dtype=np.float32))
+
+    def absorb(self, boxes: np.ndarray) -> None:
+        """Learn these regions (frame pixels, x0 y0 x1 y1) as counter from the next frame on."""
+        self._absorbing = [*self._absorbing, *np.asarray(boxes, np.float64).reshape(-1, 4)]
+
+    def looks_like_ghost(self, box: np.ndarray) -> bool:
+        """Whether a blob's box is a ghost: its outline is sharper in the model than in view.
+
+        A real item has its own edges along its box, the counter behind it has none; a ghost
+        is the other way round (the edges are those of the item the model learned).
+        """
+        if self._last is None:
+            return False
+        scale = self._last.shape[1] / self._frame_width
+        x0, y0, x1, y1 = (round(float(v) * scale) for v in box)
+        if x1 - x0 < 2 * GHOST_RING + 2 or y1 - y0 < 2 * GHOST_RING + 2:
+            return False
+        in_view = _outline_strength(self._last, x0, y0, x1, y1)
+        learned = _outline_strength(self._model.getBackgroundImage(), x0, y0, x1, y1)
+        return in_view < GHOST_EDGE_RATIO * learned
+
+    def _learn_regions(self, levelled: np.ndarray, boxes: list[np.ndarray]) -> None:
+        """Start the model afresh from its background, with ``levelled`` inside the boxes."""
+        scale = levelled.shape[1] / self._frame_width
+        picture = self._model.getBackgroundImage().copy()
+        for box in boxes:
+            x0, y0, x1, y1 = (round(float(v) * scale) for v in box)
+            picture[y0:y1, x0:x1] = levelled[y0:y1, x0:x1]
+        # Learning one frame at rate 1 leaves OpenCV's KNN seeing foreground everywhere;
+        # a new model primed like the first one does not.
+        self._model = self._new_model()
+        for _ in range(self.warmup_frames):
+            self._model.apply(picture, learningRate=-1)
 
     def _level(self, small: np.ndarray) -> np.ndarray:
         """The frame scaled so its median brightness matches the first frame's."""
@@ -97,3 +149,21 @@ def _odd(size: float) -> tuple[int, int]:
     """A kernel size: the nearest odd integer, at least 1."""
     side = max(1, round(size)) | 1
     return side, side
+
+
+def _outline_strength(image: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> float:
+    """Mean gradient magnitude in a thin ring just inside the box (``GHOST_RING`` pixels)."""
+    pad = GHOST_RING + 1
+    top, left = max(y0 - pad, 0), max(x0 - pad, 0)
+    patch = cv2.cvtColor(image[top : y1 + pad, left : x1 + pad], cv2.COLOR_BGR2GRAY)
+    patch = patch.astype(np.float32)
+    magnitude = cv2.magnitude(
+        cv2.Sobel(patch, cv2.CV_32F, 1, 0), cv2.Sobel(patch, cv2.CV_32F, 0, 1)
+    )
+    ring = np.zeros(magnitude.shape, bool)
+    ys, xs = y0 - top, x0 - left
+    ring[ys : ys + y1 - y0, xs : xs + x1 - x0] = True
+    ring[
+        ys + GHOST_RING : ys + y1 - y0 - GHOST_RING, xs + GHOST_RING : xs + x1 - x0 - GHOST_RING
+    ] = False
+    return float(magnitude[ring].mean()) if ring.any() else 0.0

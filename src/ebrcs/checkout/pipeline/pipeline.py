@@ -1,4 +1,8 @@
-"""The frame pipeline of one checkout session: detect, zone, track, recognise, count."""
+"""The frame pipeline of one checkout session: detect, zone, track, recognise, count.
+
+Tracks that never moved are ghosts of the background model (``ghosts``): they are learned
+as counter and never recognised.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ import numpy as np
 from ebrcs.checkout.models import EventKind
 from ebrcs.checkout.pipeline.count import CountEvent, ItemCounter
 from ebrcs.checkout.pipeline.detect import ForegroundDetector
+from ebrcs.checkout.pipeline.ghosts import GhostWatch
 from ebrcs.checkout.pipeline.recognise import AcceptanceRule, Identity, TrackRecogniser
 from ebrcs.checkout.pipeline.recogniser import Recogniser
 from ebrcs.checkout.pipeline.track import ItemTracker
@@ -136,6 +141,7 @@ class CheckoutPipeline:
             track_timeout=config.lost_seconds,
             refind_seconds=config.refind_seconds,
         )
+        self._ghosts = GhostWatch(self._detector.looks_like_ghost)
         self._identities: dict[int, Identity] = {}
         self._zone: ItemZone | None = None
         self.set_roi(roi)
@@ -162,7 +168,10 @@ class CheckoutPipeline:
         timings["tracking"] = (time.perf_counter() - detected) * 1000
         timings["background"] = (detected - start) * 1000
 
-        self._recogniser.observe(tracked, frame_bgr)
+        carried, ghosts = self._ghosts.update(tracked)
+        if len(ghosts):
+            self._detector.absorb(ghosts)
+        self._recogniser.observe(tracked[carried], frame_bgr)
         identities = self._recogniser.decide(self._counter.ending(timestamp), timings)
         self._identities.update(identities)
         events, ended = self._counter.update(
@@ -175,6 +184,7 @@ class CheckoutPipeline:
             for event in events
         ]
         self._recogniser.forget(ended)
+        self._ghosts.forget(ended)
         for track_id in ended:
             self._identities.pop(track_id, None)
 
