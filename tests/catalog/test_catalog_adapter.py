@@ -476,6 +476,32 @@ def test_the_server_refits_by_itself_once_the_catalogue_is_big_enough(
         runtime.close()
 
 
+def test_a_server_stopping_mid_refit_abandons_it_and_stores_nothing(
+    quick_sync: Settings, sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gated = GatedEmbedder(pause_at=1)  # the server's embedder: only its own refit embeds here
+    monkeypatch.setattr("ebrcs.runtime.load_embedder", lambda _settings: gated)
+    auto = quick_sync.model_copy(
+        update={
+            "adapter_auto_refit": True,
+            "adapter_check_seconds": 0.05,
+            "adapter_min_products": 3,
+        }
+    )
+    runtime = Runtime.start(auto)
+    for seed in range(3):
+        register(sessions, runtime.index, auto, seed)
+    assert gated.paused.wait(WAIT_SECONDS)  # the refit is under way
+    closing = threading.Thread(target=runtime.close)
+    closing.start()
+    wait_for(lambda: runtime.refitter is not None and runtime.refitter._stop.is_set())
+    gated.go.set()
+    closing.join(WAIT_SECONDS)
+    assert not closing.is_alive()
+    with sessions() as db:
+        assert db.scalars(select(StoredAdapter)).all() == []
+
+
 @pytest.fixture
 def cli(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> Iterator[CliRunner]:
     """A runner whose commands use the test database and data dir."""

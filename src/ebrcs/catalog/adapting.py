@@ -2,10 +2,10 @@
 
 A fit reads the catalogue (the stored raw vectors, and the photo files, which the fit decodes
 one at a time), fits with ``ebrcs.adaptation.fit_adapter``, and only when it has finished
-writes the new
-``adapters`` row, retiring the old one, in one transaction that also announces the change.
-A fit that fails, runs out of time or dies with its process writes nothing: the old adapter
-stays in force. Every process then switches through the catalogue sync (``catalog.sync``).
+writes the new ``adapters`` row, retiring the old one, in one transaction that also announces
+the change. A fit that fails, runs out of time or dies with its process writes nothing: the
+old adapter stays in force. Every process then switches through the catalogue sync
+(``catalog.sync``).
 """
 
 from __future__ import annotations
@@ -33,10 +33,11 @@ from ebrcs.embedding.base import Embedder
 
 log = logging.getLogger(__name__)
 
-FIT_LOCK_FILE = "adapter-fit.lock"
+FIT_LOCK_SUFFIX = ".adapter-fit.lock"
 # Key of the PostgreSQL advisory lock that lets one process of a deployment fit at a time.
 FIT_LOCK_KEY = 0x4542_5243_5341_4450  # "EBRCSADP"
 BACKGROUND_NICENESS = 10
+STOP_TIMEOUT_SECONDS = 10.0
 
 
 def photos_to_fit(*, db: Session, images_dir: Path, up_to: int) -> dict[uuid.UUID, list[Path]]:
@@ -159,8 +160,13 @@ def fit_lock(*, settings: Settings, sessions: sessionmaker[Session]) -> Iterator
                     )
                     connection.commit()
         return
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    with (settings.data_dir / FIT_LOCK_FILE).open("a") as file:
+    database = engine.url.database
+    if database and database != ":memory:":
+        lock_path = Path(database).with_name(Path(database).name + FIT_LOCK_SUFFIX)
+    else:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        lock_path = settings.data_dir / FIT_LOCK_SUFFIX.lstrip(".")
+    with lock_path.open("a") as file:
         try:
             fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -170,6 +176,10 @@ def fit_lock(*, settings: Settings, sessions: sessionmaker[Session]) -> Iterator
             yield True
         finally:
             fcntl.flock(file.fileno(), fcntl.LOCK_UN)
+
+
+class RefitStopped(RuntimeError):
+    """The server stopped while its refit was under way; nothing was stored."""
 
 
 class AdapterRefitter:
@@ -194,9 +204,9 @@ class AdapterRefitter:
         return self
 
     def stop(self) -> None:
-        """Stop checking; a fit under way is left to finish or die with the process."""
+        """Stop checking, abandoning a fit under way at its next step (nothing is stored)."""
         self._stop.set()
-        self._thread.join(timeout=1)
+        self._thread.join(timeout=STOP_TIMEOUT_SECONDS)
 
     def refit_if_due(self) -> StoredAdapter | None:
         """Fit now if the catalogue changed enough and no other process is fitting."""
@@ -213,7 +223,14 @@ class AdapterRefitter:
                 sessions=self._sessions,
                 settings=self._settings,
                 embedder=self._embedder,
+                progress=self._unless_stopped,
             )
+
+    def _unless_stopped(self, done: int, total: int) -> None:
+        """Progress of the server's own fit, which ends it once the server stops."""
+        if self._stop.is_set():
+            raise RefitStopped(f"the server stopped after step {done} of {total} of the fit")
+        _log_progress(done, total)
 
     def _run(self) -> None:
         # Linux gives each thread its own niceness: only this thread's fit yields the CPU.
@@ -222,6 +239,8 @@ class AdapterRefitter:
         while not self._stop.wait(self._settings.adapter_check_seconds):
             try:
                 self.refit_if_due()
+            except RefitStopped as stopped:
+                log.info("adapter refit abandoned: %s", stopped)
             except Exception:
                 # Whatever failed, the adapter in force is untouched; the next check retries.
                 log.exception("adapter refit failed; the adapter in force is kept")
