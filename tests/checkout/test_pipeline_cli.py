@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,8 +12,12 @@ from checkout_scenes import empty_counter, pass_through, register, write_video
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from ebrcs.checkout.models import EventKind
+from ebrcs.checkout.pipeline import CountEvent
+from ebrcs.checkout.video_cli import summarise
 from ebrcs.cli import app
 from ebrcs.config import Settings, get_settings
+from ebrcs.recognition.types import ProductMatch
 
 
 @pytest.fixture
@@ -66,3 +71,32 @@ def test_checkout_video_reports_an_undecodable_file(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["checkout-video", str(video)])
     assert result.exit_code == 1
     assert "cannot open broken.mp4" in result.output
+
+
+def test_json_summary_lists_each_unsure_item_with_its_candidates_best_first() -> None:
+    juice, milk, card = uuid.UUID(int=1), uuid.UUID(int=2), uuid.UUID(int=3)
+    names = {juice: "Juice", milk: "Milk", card: "Card"}
+    events = [
+        CountEvent(EventKind.ADD, milk, 0.93, track_id=1, timestamp=1.0),
+        CountEvent(
+            EventKind.UNRECOGNISED,
+            None,
+            0.84,
+            track_id=2,
+            timestamp=2.5,
+            candidates=(ProductMatch(juice, 0.84), ProductMatch(milk, 0.8)),
+        ),
+        CountEvent(EventKind.UNRECOGNISED, card, 0.41, track_id=3, timestamp=4.0),
+    ]
+    summary = summarise(events, names, frames=50, fps=10.0)
+    assert summary["cart"] == {"Milk": 1}
+    assert summary["unsure"] == [
+        {
+            "t": 2.5,
+            "candidates": [
+                {"product": "Juice", "score": 0.84},
+                {"product": "Milk", "score": 0.8},
+            ],
+        }
+    ]
+    assert [e["type"] for e in summary["events"]] == ["ADD", "UNSURE", "UNRECOGNISED"]

@@ -35,24 +35,43 @@ def parse_roi(text: str) -> list[tuple[float, float]]:
 def summarise(
     events: list[CountEvent], names: dict[Any, str], *, frames: int, fps: float
 ) -> dict[str, Any]:
-    """The ``--json`` document: cart by product name, events, frames processed and speed."""
+    """The ``--json`` document: named cart, events, unsure items, frames processed and speed.
+
+    ``unsure`` lists every item counted but not named, with its candidates best first.
+    """
     cart: Counter[str] = Counter()
-    listed = []
+    listed, unsure = [], []
     for event in events:
         name = names.get(event.product_id) if event.product_id is not None else None
         if event.kind == EventKind.ADD and name:
             cart[name] += 1
         elif event.kind == EventKind.REMOVE and name:
             cart[name] -= 1
+        elif event.unsure:
+            unsure.append(
+                {
+                    "t": round(event.timestamp, 3),
+                    "candidates": [
+                        {"product": names.get(match.product_id), "score": match.score}
+                        for match in event.candidates
+                    ],
+                }
+            )
         listed.append(
             {
                 "t": round(event.timestamp, 3),
-                "type": event.kind.value,
+                "type": "UNSURE" if event.unsure else event.kind.value,
                 "product": name,
                 "score": event.score,
             }
         )
-    return {"cart": dict(+cart), "events": listed, "frames": frames, "fps": round(fps, 2)}
+    return {
+        "cart": dict(+cart),
+        "events": listed,
+        "unsure": unsure,
+        "frames": frames,
+        "fps": round(fps, 2),
+    }
 
 
 def checkout_video(
@@ -84,7 +103,10 @@ def checkout_video(
                 bar.update()
         elapsed = time.perf_counter() - started
         with runtime.sessions() as db:
-            seen = list({e.product_id for e in events if e.product_id is not None})
+            seen = list(
+                {e.product_id for e in events if e.product_id is not None}
+                | {match.product_id for e in events for match in e.candidates}
+            )
             names = catalog.names(db=db, product_ids=seen)
     finally:
         runtime.close()
