@@ -31,7 +31,6 @@ products_app = typer.Typer(help="Products.", no_args_is_help=True)
 catalog_app = typer.Typer(help="The catalogue's stored vectors.", no_args_is_help=True)
 
 
-
 @products_app.command("import-dir")
 def import_dir(
     root: Path = typer.Argument(..., exists=True, file_okay=False, help="folder of folders"),
@@ -205,6 +204,9 @@ def bench_search(
     fit: tuple[Path, Path] | None = typer.Option(
         None, help="FEATURES.npy LABELS.npy of real photos: print the generator's fit first"
     ),
+    cache: Path | None = typer.Option(
+        None, file_okay=False, help="keep built indexes here as snapshots; later runs reuse them"
+    ),
     as_json: bool = typer.Option(False, "--json", help="print the served kind per size as JSON"),
 ) -> None:
     """Single-query search at catalogue scale: exact flat against the approximate kinds."""
@@ -220,4 +222,5 @@ def bench_search(
         threads=threads or get_settings().index_build_threads,
         as_json=as_json,
         fit=fit,
+        cache=cache,
     )
