@@ -18,8 +18,9 @@ def log_in(
 ) -> tokens.AccessToken:
     """An access token for valid credentials of an active user.
 
-    Raises TooManyRequests while the username or the address is blocked, and one and the same
-    NotAuthenticated for an unknown username, a wrong password and an inactive account.
+    Raises TooManyRequests while the username (from this address) or the address is blocked,
+    and one and the same NotAuthenticated for an unknown username, a wrong password and an
+    inactive account.
     """
     keys = throttle.keys_for(username=username, client_address=client_address, settings=settings)
     throttle.check(db=db, keys=keys)
@@ -33,7 +34,7 @@ def log_in(
         who = user.username if user is not None else "an unknown username"
         log.info("failed login for %s from %s", who, client_address)
         raise NotAuthenticated("incorrect username or password", code=ErrorCode.INVALID_CREDENTIALS)
-    throttle.clear(db=db, username=username)
+    throttle.clear(db=db, username=username, client_address=client_address)
     service.record_login(db=db, user=user)
     log.info("user %s logged in from %s", user.username, client_address)
     return tokens.issue(user, settings)

@@ -1,10 +1,12 @@
 """Login throttling kept in the database, so that every server process counts the same failures.
 
-Each login attempt is counted under two keys: the username tried and the client address.
-``login_max_failures`` failures of one username (``login_max_failures_per_address`` from one
-address) within ``login_window_seconds`` block that key for ``login_block_seconds``. Unknown
-usernames are counted exactly like existing ones, so a 429 says nothing about whether an
-account exists.
+Each login attempt is counted under two keys: the username tried *from that client address*,
+and the client address. ``login_max_failures`` failures of one username from one address
+(``login_max_failures_per_address`` from one address, whatever the usernames) within
+``login_window_seconds`` block that key for ``login_block_seconds``. An account is therefore
+never locked for an address that has not failed on it: nobody can lock another person (or
+the admin) out by failing on purpose. Unknown usernames are counted exactly like existing
+ones, so a 429 says nothing about whether an account exists.
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ log = logging.getLogger(__name__)
 
 USERNAME_KEY_PREFIX = "username:"
 ADDRESS_KEY_PREFIX = "address:"
-# Keys must fit LoginThrottle.key; longer usernames cannot exist anyway.
-_MAX_KEY_PART = 150
+# Keys must fit LoginThrottle.key (200); longer usernames cannot exist anyway.
+_MAX_KEY_PART = 90
 
 
 @dataclass(frozen=True)
@@ -39,12 +41,16 @@ class ThrottleKey:
     max_failures: int
 
 
+def _account_key(username: str, client_address: str) -> str:
+    return (
+        f"{USERNAME_KEY_PREFIX}{username.lower()[:_MAX_KEY_PART]}@{client_address[:_MAX_KEY_PART]}"
+    )
+
+
 def keys_for(*, username: str, client_address: str, settings: Settings) -> list[ThrottleKey]:
-    """The username counter and the client address counter of one login attempt."""
+    """The username-from-this-address counter and the address counter of one login attempt."""
     return [
-        ThrottleKey(
-            USERNAME_KEY_PREFIX + username.lower()[:_MAX_KEY_PART], settings.login_max_failures
-        ),
+        ThrottleKey(_account_key(username, client_address), settings.login_max_failures),
         ThrottleKey(
             ADDRESS_KEY_PREFIX + client_address[:_MAX_KEY_PART],
             settings.login_max_failures_per_address,
@@ -94,13 +100,13 @@ def record_failure(*, db: Session, keys: list[ThrottleKey], settings: Settings) 
     db.commit()
 
 
-def clear(*, db: Session, username: str) -> None:
-    """Forget the failures of a username after a successful login; commit.
+def clear(*, db: Session, username: str, client_address: str) -> None:
+    """Forget a username's failures from this address after a successful login; commit.
 
     The address counter is kept: otherwise one valid account would let its owner reset the
     counter between guesses at other accounts.
     """
-    key = USERNAME_KEY_PREFIX + username.lower()[:_MAX_KEY_PART]
+    key = _account_key(username, client_address)
     db.execute(delete(LoginThrottle).where(LoginThrottle.key == key))
     db.commit()
 
