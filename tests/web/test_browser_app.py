@@ -342,3 +342,21 @@ def test_login_tabs_follow_the_arrow_keys(new_page: NewPage, live_server: LiveSe
     expect(page.get_by_role("form", name="Sign up")).to_be_visible()
     page.keyboard.press("ArrowLeft")
     expect(page.get_by_role("form", name="Log in")).to_be_visible()
+
+
+def test_a_timed_out_checkout_can_still_be_paid_but_no_longer_changed(
+    new_page: NewPage, live_server: LiveServer, shop: Shop
+) -> None:
+    buyer = live_server.create_account(Role.USER)
+    with ApiClient(live_server, *buyer) as buyer_api:
+        session_id = buyer_api.open_session({shop.products["Banana"]: 2})
+        buyer_api.call("DELETE", f"/api/sessions/{session_id}")  # ends it, cart kept
+    page = new_page(PHONE)
+    log_in(page, live_server, *buyer)
+    page.goto(f"{live_server.url}/bill/{session_id}")
+    expect(page.get_by_role("status").filter(has_text="This checkout timed out")).to_be_visible()
+    expect(page.locator(".bill-line")).to_contain_text("× 2")
+    expect(page.get_by_role("button", name="One more Banana")).to_have_count(0)
+    expect(page.get_by_role("button", name="Add an item")).to_be_hidden()
+    page.get_by_role("button", name="Confirm and pay").click()
+    expect(page).to_have_url(re.compile(r"/receipt/[0-9a-f-]{36}$"))

@@ -158,9 +158,8 @@ def test_admin_registers_products_and_a_shopper_checks_out_with_the_camera(
     expect(cart.get_by_role("listitem").first).to_be_visible(timeout=CART_TIMEOUT_MS)
     screenshot(shopper, "checkout-live")
     expect(cart.get_by_role("listitem")).to_have_count(2, timeout=CART_TIMEOUT_MS)
-    expect(cart.get_by_role("listitem")).to_have_text(
-        [re.compile(rf"{name}.*× 1") for name in sorted(SHOWN)]
-    )
+    for name in SHOWN:
+        expect(cart.get_by_role("listitem").filter(has_text=name)).to_contain_text("× 1")
     expect(shopper.locator(".cart-total")).to_contain_text("€3.70")  # 1.20 + 2.50
     screenshot(shopper, "checkout-cart")
 

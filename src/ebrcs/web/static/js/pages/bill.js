@@ -13,7 +13,10 @@ const BY_HAND = 0;
 
 export async function render(main, { params: [sessionId], navigate }) {
   const session = await api(`/api/sessions/${sessionId}`);
-  if (session.status !== "active") return renderEnded(main, session);
+  if (session.status === "completed") return renderPaid(main, session);
+  // A checkout that timed out keeps its cart: it can still be paid for, and its unsure items
+  // named, but its lines no longer change.
+  const locked = session.status !== "active";
   let billing = withUnsure(session.cart);
   // One change at a time; buttons stay enabled (a disabled button drops the keyboard focus).
   let pending = false;
@@ -25,9 +28,11 @@ export async function render(main, { params: [sessionId], navigate }) {
   const totalAmount = moneyText("0");
   const addButton = h("button", { class: "btn btn-secondary btn-block", type: "button", i18n: "bill.addItem", dataset: { focus: "add" } });
   const confirmButton = h("button", { class: "btn btn-block btn-large", type: "button", i18n: "bill.confirm", dataset: { focus: "confirm" } });
+  addButton.hidden = locked;
   const card = h(
     "section",
     { class: "card", "aria-labelledby": "bill-items" },
+    locked ? h("p", { class: "notice warn", role: "status", i18n: "bill.timedOut" }) : null,
     h("h2", { id: "bill-items", i18n: "bill.items" }),
     unsureBox,
     lines,
@@ -114,13 +119,15 @@ export async function render(main, { params: [sessionId], navigate }) {
         ),
       ),
       moneyText(item.line_total, { class: "line-total" }),
-      h(
-        "div",
-        { class: "line-controls" },
-        h("div", { class: "qty-control" }, less, h("span", { class: "qty", text: String(item.quantity), i18nAttrs: { "aria-label": ["bill.quantityOf", { name }] } }), more),
-        h("span", { class: "spacer" }),
-        remove,
-      ),
+      locked
+        ? h("div", { class: "line-controls small muted", text: `× ${item.quantity}` })
+        : h(
+            "div",
+            { class: "line-controls" },
+            h("div", { class: "qty-control" }, less, h("span", { class: "qty", text: String(item.quantity), i18nAttrs: { "aria-label": ["bill.quantityOf", { name }] } }), more),
+            h("span", { class: "spacer" }),
+            remove,
+          ),
     );
   }
 
@@ -218,8 +225,12 @@ export async function render(main, { params: [sessionId], navigate }) {
 
   replace(
     main,
-    pageHead("bill.title", "bill.subtitle", h("a", { class: "btn btn-ghost", href: "/checkout", dataset: { link: "" }, i18n: "bill.back" })),
-    h("div", { class: "bill-page" }, card),
+    h(
+      "div",
+      { class: "bill-page" },
+      pageHead("bill.title", "bill.subtitle", h("a", { class: "btn btn-ghost", href: "/checkout", dataset: { link: "" }, i18n: "bill.back" })),
+      card,
+    ),
   );
   show();
 }
@@ -234,48 +245,39 @@ function fallbackOf(element) {
   return element?.dataset?.fallback ? [element.dataset.fallback, "add"] : ["add"];
 }
 
-/** A checkout that is paid or has ended: its lines, no controls, and the way on. */
-async function renderEnded(main, session) {
-  let notice;
-  if (session.status === "completed") {
-    const { orders } = await api(`/api/orders?session_id=${session.session_id}&limit=1`);
-    notice = h(
-      "div",
-      { class: "notice", role: "status" },
-      h("p", { i18n: "bill.paid" }),
-      orders.length ? h("a", { class: "btn", href: `/receipt/${orders[0].id}`, dataset: { link: "" }, i18n: "bill.seeReceipt" }) : null,
-    );
-  } else {
-    notice = h(
-      "div",
-      { class: "notice warn", role: "status" },
-      h("p", { i18n: "bill.ended" }),
-      h("a", { class: "btn", href: "/checkout", dataset: { link: "" }, i18n: "receipt.next" }),
-    );
-  }
+/** A paid checkout: its lines, no controls, and the way to its receipt. */
+async function renderPaid(main, session) {
+  const { orders } = await api(`/api/orders?session_id=${session.session_id}&limit=1`);
+  const notice = h(
+    "div",
+    { class: "notice", role: "status" },
+    h("p", { i18n: "bill.paid" }),
+    orders.length ? h("a", { class: "btn", href: `/receipt/${orders[0].id}`, dataset: { link: "" }, i18n: "bill.seeReceipt" }) : null,
+  );
   const cart = session.cart;
+  const lines = cart.items.map((item) =>
+    h(
+      "li",
+      { class: "bill-line" },
+      thumb(item.name, { productId: item.product_id }),
+      h("div", { class: "line-info" }, h("div", { class: "cart-name", text: item.name }), h("div", { class: "small muted", text: `× ${item.quantity}` })),
+      moneyText(item.line_total, { class: "line-total" }),
+    ),
+  );
   replace(
     main,
-    pageHead("bill.title", null),
     h(
-      "section",
-      { class: "card stack", "aria-labelledby": "bill-items" },
-      notice,
-      h("h2", { id: "bill-items", i18n: "bill.items" }),
+      "div",
+      { class: "bill-page" },
+      pageHead("bill.title", null),
       h(
-        "ul",
-        { class: "bill-lines", i18nAttrs: { "aria-label": "bill.items" } },
-        cart.items.map((item) =>
-          h(
-            "li",
-            { class: "bill-line" },
-            thumb(item.name, { productId: item.product_id }),
-            h("div", { class: "line-info" }, h("div", { class: "cart-name", text: item.name }), h("div", { class: "small muted", text: `× ${item.quantity}` })),
-            moneyText(item.line_total, { class: "line-total" }),
-          ),
-        ),
+        "section",
+        { class: "card stack", "aria-labelledby": "bill-items" },
+        notice,
+        h("h2", { id: "bill-items", i18n: "bill.items" }),
+        h("ul", { class: "bill-lines", i18nAttrs: { "aria-label": "bill.items" } }, lines),
+        h("div", { class: "totals" }, h("span", { i18n: "bill.total" }), moneyText(cart.total_amount)),
       ),
-      h("div", { class: "totals" }, h("span", { i18n: "bill.total" }), moneyText(cart.total_amount)),
     ),
   );
 }
