@@ -30,13 +30,23 @@ def encode_vector(vector: np.ndarray) -> bytes:
     return np.ascontiguousarray(vector, dtype="<f4").tobytes()
 
 
+def _stored(
+    embedding_ids: Sequence[int], blobs: Sequence[bytes], product_ids: Sequence[uuid.UUID]
+) -> StoredVectors:
+    vectors = [np.frombuffer(blob, dtype="<f4") for blob in blobs]
+    return StoredVectors(
+        embedding_ids=np.array(embedding_ids, dtype=np.int64),
+        vectors=np.stack(vectors).astype(np.float32) if vectors else np.empty((0, 0), np.float32),
+        product_ids=list(product_ids),
+    )
+
+
 def vectors_of(images: Sequence[ProductImage]) -> StoredVectors:
     """The vectors of these photo rows."""
-    vectors = [np.frombuffer(image.embedding, dtype="<f4") for image in images]
-    return StoredVectors(
-        embedding_ids=np.array([image.embedding_id for image in images], dtype=np.int64),
-        vectors=np.stack(vectors).astype(np.float32) if vectors else np.empty((0, 0), np.float32),
-        product_ids=[image.product_id for image in images],
+    return _stored(
+        [image.embedding_id for image in images],
+        [image.embedding for image in images],
+        [image.product_id for image in images],
     )
 
 
@@ -148,9 +158,12 @@ def active_vector_owners(
 def iter_active_vectors(
     *, db: Session, above: int, up_to: int, batch_size: int = 5000
 ) -> Iterator[StoredVectors]:
-    """Vectors of active products with ids in ``(above, up_to]``, in id order, in batches."""
+    """Vectors of active products with ids in ``(above, up_to]``, in id order, in batches.
+
+    Plain rows, not ORM objects, so nothing piles up in the session however many are read.
+    """
     query = (
-        select(ProductImage)
+        select(ProductImage.embedding_id, ProductImage.embedding, ProductImage.product_id)
         .join(Product, Product.id == ProductImage.product_id)
         .where(
             Product.is_active.is_(True),
@@ -160,9 +173,8 @@ def iter_active_vectors(
         .order_by(ProductImage.embedding_id)
         .execution_options(yield_per=batch_size)
     )
-    for partition in db.scalars(query).partitions():
-        yield vectors_of(partition)
-        db.expunge_all()
+    for partition in db.execute(query).partitions():
+        yield _stored(*zip(*partition, strict=True))
 
 
 def vectors_by_id(*, db: Session, embedding_ids: Sequence[int]) -> StoredVectors:
