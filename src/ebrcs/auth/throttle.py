@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 USERNAME_KEY_PREFIX = "username:"
 ADDRESS_KEY_PREFIX = "address:"
+SIGNUP_KEY_PREFIX = "signup:"
 # Keys must fit LoginThrottle.key (200); longer usernames cannot exist anyway.
 _MAX_KEY_PART = 90
 
@@ -100,6 +101,31 @@ def record_failure(*, db: Session, keys: list[ThrottleKey], settings: Settings) 
     db.commit()
 
 
+def charge_signup(*, db: Session, client_address: str, settings: Settings) -> None:
+    """Count one sign-up from an address; TooManyRequests past its limit in the window; commit.
+
+    Each sign-up costs a password hash and a row, so an address gets
+    ``signup_max_per_address`` of them per ``signup_window_seconds``. The counter reuses the
+    login table (``failures`` counts sign-ups here).
+    """
+    now = utcnow()
+    window = timedelta(seconds=settings.signup_window_seconds)
+    _purge_stale(db=db, now=now, window=window, signups=True)
+    row = _locked_row(db=db, key=SIGNUP_KEY_PREFIX + client_address[:_MAX_KEY_PART], now=now)
+    if row.window_started_at + window <= now:
+        row.failures, row.window_started_at = 0, now
+    if row.failures >= settings.signup_max_per_address:
+        wait = max(1, math.ceil((row.window_started_at + window - now).total_seconds()))
+        db.rollback()
+        raise TooManyRequests(
+            "too many sign-ups from this address; try again later",
+            retry_after_seconds=wait,
+            code=ErrorCode.SIGNUP_THROTTLED,
+        )
+    row.failures += 1
+    db.commit()
+
+
 def clear(*, db: Session, username: str, client_address: str) -> None:
     """Forget a username's failures from this address after a successful login; commit.
 
@@ -124,10 +150,12 @@ def _locked_row(*, db: Session, key: str, now: datetime) -> LoginThrottle:
     return db.scalars(statement, execution_options={"populate_existing": True}).one()
 
 
-def _purge_stale(*, db: Session, now: datetime, window: timedelta) -> None:
-    """Delete counters whose window and block are both over, so the table stays small."""
+def _purge_stale(*, db: Session, now: datetime, window: timedelta, signups: bool = False) -> None:
+    """Delete login (or sign-up) counters whose window and block are both over."""
+    is_signup = LoginThrottle.key.startswith(SIGNUP_KEY_PREFIX)
     db.execute(
         delete(LoginThrottle).where(
+            is_signup if signups else ~is_signup,
             LoginThrottle.window_started_at < now - window,
             or_(LoginThrottle.blocked_until.is_(None), LoginThrottle.blocked_until <= now),
         )

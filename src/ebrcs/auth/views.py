@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, status
 
-from ebrcs.auth import flows, service
+from ebrcs.auth import flows, service, throttle
 from ebrcs.auth.deps import AdminUser, CurrentUser
 from ebrcs.auth.schemas import AccessTokenResponse, MeOut, SignupRequest, UserOut
 from ebrcs.deps import DbSession, SettingsDep
@@ -19,9 +19,18 @@ router = APIRouter(tags=["auth"])
 LOGIN_FIELD_MAX = 1024
 
 
+def client_address(request: Request) -> str:
+    """The caller's address as the server sees it (throttles count per address)."""
+    return request.client.host if request.client else "unknown"
+
+
 @router.post("/api/auth/signup", status_code=status.HTTP_201_CREATED)
-def signup(body: SignupRequest, db: DbSession) -> UserOut:
-    """Create a shopper account (admins are made by operators, see ``ebrcs users``)."""
+def signup(body: SignupRequest, request: Request, db: DbSession, settings: SettingsDep) -> UserOut:
+    """Create a shopper account (admins are made by operators, see ``ebrcs users``).
+
+    429 past ``EBRCS_SIGNUP_MAX_PER_ADDRESS`` sign-ups from one address per window.
+    """
+    throttle.charge_signup(db=db, client_address=client_address(request), settings=settings)
     user = service.create(db=db, username=body.username, password=body.password, email=body.email)
     return UserOut.model_validate(user)
 
@@ -38,13 +47,12 @@ def login(
 
     429 after repeated failures.
     """
-    client_address = request.client.host if request.client else "unknown"
     token = flows.log_in(
         db=db,
         settings=settings,
         username=username,
         password=password,
-        client_address=client_address,
+        client_address=client_address(request),
     )
     return AccessTokenResponse(access_token=token.token, expires_in=token.expires_in)
 
