@@ -8,7 +8,13 @@ import typer
 
 from ebrcs.auth.cli import app as users_app
 from ebrcs.auth.cli import demo_users
-from ebrcs.catalog.cli import bench_index, bench_search, catalog_app, products_app
+from ebrcs.catalog.cli import (
+    bench_index,
+    bench_pgvector,
+    bench_search,
+    catalog_app,
+    products_app,
+)
 from ebrcs.checkout.video_cli import checkout_video
 from ebrcs.db.cli import app as db_app
 from ebrcs.recognition.cli import eval_app
@@ -22,6 +28,7 @@ app.add_typer(catalog_app, name="catalog")
 bench_app = typer.Typer(help="Benchmarks (from a source checkout).", no_args_is_help=True)
 bench_app.command("index")(bench_index)
 bench_app.command("search")(bench_search)
+bench_app.command("pgvector")(bench_pgvector)
 app.add_typer(bench_app, name="bench")
 app.add_typer(eval_app, name="eval")
 app.command("demo-users")(demo_users)

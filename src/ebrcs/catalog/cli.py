@@ -15,6 +15,7 @@ from ebrcs.catalog import (
     flows,
     importing,
     index_bench,
+    pgvector_bench,
     reembedding,
     search_bench,
     service,
@@ -224,3 +225,13 @@ def bench_search(
         fit=fit,
         cache=cache,
     )
+
+
+def bench_pgvector(
+    dsn: str = typer.Option(..., help="libpq DSN of a database with the vector extension"),
+    size: int = typer.Option(100_000, min=1000, help="vectors in the table"),
+    dim: int = typer.Option(1280, min=8, max=2000, help="vector dimension (pgvector HNSW: 2000)"),
+    as_json: bool = typer.Option(False, "--json", help="print the figures as JSON"),
+) -> None:
+    """pgvector's HNSW as one shared index, against the in-process index, same vectors."""
+    pgvector_bench.run(dsn=dsn, size=size, dim=dim, as_json=as_json)

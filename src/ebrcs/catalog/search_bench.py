@@ -2,9 +2,11 @@
 
 Vectors come from a generator fitted to real features of the Grocery Store photos (see
 ``GeneratorFit``): non-negative, unit length, three shots per product around a product centre,
-with the real spectrum and crowding. For each size and index kind: build seconds, memory,
-p50/p99 latency of one query (k = 32, one thread), recall@1 and recall@10 against exact
-search, and the flat index's p99 in the same run. Vectors are generated chunk by chunk from
+with the real spectrum and crowding. For each size and index kind: build seconds, memory
+(the FAISS structures: vectors, graph, id maps; the per-product prototype sums of
+``ProductIndex`` come on top for every kind), p50/p99 latency of one query (k = 32, one
+thread), recall@1 and recall@10 against exact search, and the flat index's p99 in the same
+run. Vectors are generated chunk by chunk from
 fixed seeds, so each index is built from the same stream without holding a second copy.
 """
 
@@ -159,10 +161,20 @@ def fit_report(features: Path, labels: Path, dim: int) -> dict[str, dict[str, fl
     }
 
 
-def resident_mb() -> float:
-    """This process's resident memory in MB."""
-    pages = int(Path("/proc/self/statm").read_text().split()[1])
-    return pages * 4096 / 1e6
+def index_mb(index: ProductIndex) -> float:
+    """The FAISS structures' size in MB (what a snapshot writes; the in-memory size)."""
+    total = 0
+
+    def count(data: bytes) -> None:
+        nonlocal total
+        total += len(data)
+
+    def write(_kind: str, _space: object, parts: list[faiss.Index], _watermark: int) -> None:
+        for part in parts:
+            faiss.write_index(part, faiss.PyCallbackIOWriter(count))
+
+    index.export(write)
+    return total / 1e6
 
 
 @dataclass
@@ -201,8 +213,6 @@ def build(
     kind: str, generator: FeatureGenerator, size: int
 ) -> tuple[ProductIndex, float, float, np.ndarray]:
     """An index of ``kind`` fed chunk by chunk as a rebuild does; seconds, MB and queries."""
-    gc.collect()
-    before = resident_mb()
     index = ProductIndex(generator.dim, kind)
     seconds, queries = 0.0, []
     for ids, rows, chunk_queries in generator.chunks(size, QUERIES):
@@ -211,8 +221,7 @@ def build(
         index.add(ids, rows, owners)
         seconds += time.perf_counter() - start
         queries.append(chunk_queries)
-    gc.collect()
-    return index, seconds, resident_mb() - before, np.concatenate(queries)
+    return index, seconds, index_mb(index), np.concatenate(queries)
 
 
 def built_as(kind: str) -> str:
@@ -284,9 +293,9 @@ def measure_size(
         restored = cached.index(kind, size)
         if restored is None:
             faiss.omp_set_num_threads(threads)
-            index, seconds, memory, _ = build(kind, generator, size)
+            index, seconds, _, _ = build(kind, generator, size)
             faiss.omp_set_num_threads(1)
-            figures = {"build_s": seconds, "memory_mb": memory}
+            figures = {"build_s": seconds}
             cached.keep_index(kind, index, figures)
         else:
             index, figures = restored
@@ -294,7 +303,7 @@ def measure_size(
         results[kind] = KindResult(
             kind=kind,
             build_s=figures["build_s"],
-            memory_mb=figures["memory_mb"],
+            memory_mb=index_mb(index),
             p50_ms=float(np.median(times)),
             p99_ms=float(np.percentile(times, 99)),
             recall_at_1=float(
