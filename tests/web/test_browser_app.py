@@ -360,3 +360,23 @@ def test_a_timed_out_checkout_can_still_be_paid_but_no_longer_changed(
     expect(page.get_by_role("button", name="Add an item")).to_be_hidden()
     page.get_by_role("button", name="Confirm and pay").click()
     expect(page).to_have_url(re.compile(r"/receipt/[0-9a-f-]{36}$"))
+
+
+def test_a_checkout_taken_over_by_another_window_says_so_in_the_first(
+    new_page: NewPage, live_server: LiveServer
+) -> None:
+    shopper = live_server.create_account(Role.USER)
+    first = new_page(DESKTOP)
+    log_in(first, live_server, *shopper)
+    first.get_by_role("button", name="Start", exact=True).click()
+    expect(first.get_by_role("button", name="Stop", exact=True)).to_be_enabled(timeout=30_000)
+
+    second = new_page(DESKTOP)  # another browser: it resumes the same open checkout
+    log_in(second, live_server, *shopper)
+    second.get_by_role("button", name="Start", exact=True).click()
+    expect(second.get_by_role("button", name="Stop", exact=True)).to_be_enabled(timeout=30_000)
+
+    expect(first.locator(".toast.error")).to_have_text(
+        "This checkout was opened in another tab or window."
+    )
+    expect(first.get_by_role("button", name="Start", exact=True)).to_be_enabled()

@@ -79,6 +79,11 @@ const ERROR_TEXT = {
   unsure_item_closed: "error.unsureItemClosed",
   duplicate_product_name: "error.duplicateProductName",
   network: "error.network",
+  // The checkout socket's own error messages.
+  frame_too_large: "error.frameTooLarge",
+  invalid_frame: "error.invalidFrame",
+  message_too_large: "error.messageTooLarge",
+  invalid_message: "error.invalidMessage",
 };
 // When a code is unknown to this version of the app: a text by HTTP status.
 const STATUS_TEXT = {

@@ -24,6 +24,25 @@ export function forgetSession() {
 }
 
 
+// Why the server closed the checkout socket, by its close code.
+const CLOSE_TEXT = {
+  1008: "error.notAuthenticated",
+  4000: "checkout.replaced",
+  4404: "error.sessionNotFound",
+  4409: "error.sessionNotActive",
+};
+
+function closeText(event) {
+  return t(CLOSE_TEXT[event.code] ?? "checkout.disconnected");
+}
+
+/** Why the camera could not be opened, in the shopper's words. */
+function cameraText(error) {
+  if (error.name === "NotAllowedError") return t("checkout.cameraDenied");
+  if (error.name === "NotFoundError" || error.name === "OverconstrainedError") return t("checkout.noCamera");
+  return t("checkout.cameraFailed");
+}
+
 /** The shopper's open session to carry on with: this tab's, else their most recent active one. */
 async function openSession() {
   const remembered = sessionStorage.getItem(SESSION_KEY);
@@ -213,7 +232,7 @@ export function render(main, { navigate }) {
       answered(reply.frame_id);
     }
     if (reply.type === "error") {
-      showError(new Error(reply.message));
+      showError({ code: reply.code, message: reply.message });
       return;
     }
     replyTimes.push(now);
@@ -279,11 +298,11 @@ export function render(main, { navigate }) {
           setText(connection, "checkout.offline");
           connection.className = "badge badge-muted";
           if (stream) {
-            toast(event.reason || t("checkout.disconnected"), "error", 5000);
+            toast(closeText(event), "error", 5000);
             stop();
           }
         }
-        reject(new Error(event.reason || t("checkout.disconnected")));
+        reject(new Error(closeText(event)));
       });
     });
   }
@@ -291,6 +310,11 @@ export function render(main, { navigate }) {
   async function start() {
     try {
       stream = await openCamera(video, cameraSelect.value || undefined);
+    } catch (error) {
+      toast(cameraText(error), "error", 5000);
+      return stop();
+    }
+    try {
       placeholder.hidden = true;
       await fillCameras();
       const id = await ensureSession();
@@ -436,7 +460,7 @@ export function render(main, { navigate }) {
         processProgress.value = 1;
         setText(uploadStatus, "checkout.videoDone");
       } else if (data.state === "cancelled") setText(uploadStatus, "checkout.videoCancelled");
-      else showError(new Error(data.error));
+      else showError({ status: 500, message: data.error });
     }
   }
 
