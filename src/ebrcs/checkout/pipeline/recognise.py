@@ -193,17 +193,21 @@ class TrackRecogniser:
                     track.partial = _View(self._crop(frame_bgr, x0, y0, x1, y1), area, motion)
                 continue
             track.max_area = max(track.max_area, area)
-            view = _View(self._crop(frame_bgr, x0, y0, x1, y1), area, motion)
             still = motion <= self.max_motion
-            if track.best is None or (still, area) >= (
+            keep = still and (len(track.views) < 2 * self.votes or area > track.views[-1].area)
+            best = track.best is None or (still, area) >= (
                 track.best.motion <= self.max_motion,
                 track.best.area,
-            ):
+            )
+            if not (keep or best):
+                continue  # cropping costs: only views that may be used are cut out
+            view = _View(self._crop(frame_bgr, x0, y0, x1, y1), area, motion)
+            if best:
                 track.best = view
-            if still:
-                track.views.append(view)
-                # Keep the largest few: the rest would never be chosen.
-                track.views = sorted(track.views, key=lambda v: -v.area)[: 2 * self.votes]
+            if keep:
+                # The largest few, largest first: the rest would never be chosen.
+                track.views = sorted([*track.views, view], key=lambda v: -v.area)
+                del track.views[2 * self.votes :]
 
     def decide(self, ending: Iterable[int], timings: dict[str, float]) -> dict[int, Identity]:
         """Identities of tracks ready to be judged, or ending; one batch for all of them.
@@ -221,7 +225,8 @@ class TrackRecogniser:
             if len(good) >= self.votes:
                 batch[track_id] = good[: self.votes]
             elif track_id in ending:
-                fallback = good or ([track.partial] if track.partial is not None else [])
+                seen = track.best or track.partial
+                fallback = good or ([seen] if seen is not None else [])
                 if fallback or track.vectors or track.recognitions:
                     batch[track_id] = fallback
         if not batch:
