@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ebrcs.auth.models import User
@@ -23,8 +23,30 @@ MIN_ROI_AREA = 1e-4
 Roi = list[tuple[float, float]]
 
 
-def create(*, db: Session, user: User) -> CheckoutSession:
-    """Open and commit a new active session owned by ``user``."""
+def create(
+    *, db: Session, user: User, max_open: int | None = None, ttl_minutes: int | None = None
+) -> CheckoutSession:
+    """Open and commit a new active session owned by ``user``.
+
+    With ``max_open``, Conflict when the user already has that many active sessions used in
+    the last ``ttl_minutes`` (older ones are about to expire and do not count).
+    """
+    if max_open is not None:
+        # Lock the user's row so concurrent opens are counted one after the other.
+        db.get(User, user.id, with_for_update=True)
+        recent = select(func.count()).where(
+            CheckoutSession.user_id == user.id, CheckoutSession.status == SessionStatus.ACTIVE
+        )
+        if ttl_minutes is not None:
+            recent = recent.where(
+                CheckoutSession.last_active > utcnow() - timedelta(minutes=ttl_minutes)
+            )
+        if (db.scalar(recent) or 0) >= max_open:
+            db.rollback()
+            raise Conflict(
+                f"at most {max_open} checkout sessions may be open at once: end one first",
+                code=ErrorCode.TOO_MANY_OPEN_SESSIONS,
+            )
     session = CheckoutSession(user_id=user.id, session_metadata={})
     db.add(session)
     db.commit()

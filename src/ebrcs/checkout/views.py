@@ -60,9 +60,15 @@ def _session_out(db: DbSession, session: CheckoutSession) -> SessionOut:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-def create_session(db: DbSession, user: CurrentUser) -> SessionCreated:
-    """Open a checkout session for the caller."""
-    return SessionCreated(session_id=service.create(db=db, user=user).id)
+def create_session(db: DbSession, user: CurrentUser, settings: SettingsDep) -> SessionCreated:
+    """Open a checkout session for the caller (409 past EBRCS_MAX_OPEN_SESSIONS_PER_USER)."""
+    session = service.create(
+        db=db,
+        user=user,
+        max_open=settings.max_open_sessions_per_user,
+        ttl_minutes=settings.session_ttl_minutes,
+    )
+    return SessionCreated(session_id=session.id)
 
 
 @router.get("")
