@@ -27,6 +27,7 @@ def _claims(account: Any, **overrides: Any) -> dict[str, Any]:
     claims = {
         "sub": str(account.user_id),
         "role": account.role.value,
+        "ver": 0,
         "iat": int(now.timestamp()),
         "exp": int((now + timedelta(minutes=5)).timestamp()),
     }
@@ -94,6 +95,13 @@ BAD_TOKENS: dict[str, Callable[[Settings, Any], str]] = {
     "without iat": _without("iat"),
     "without sub": _without("sub"),
     "without role": _without("role"),
+    "without ver": _without("ver"),
+    "ver that is not a number": lambda settings, account: _signed(
+        settings, _claims(account, ver="0")
+    ),
+    "of an older token version": lambda settings, account: _signed(
+        settings, _claims(account, ver=-1)
+    ),
     "sub that is not a user id": _sub_not_a_uuid,
     "unknown role": _unknown_role,
     "of a user that never existed": _unknown_user,
@@ -143,3 +151,19 @@ def test_a_deactivated_users_token_is_401(client: TestClient, shopper: Any) -> N
         user = service.require_by_username(db=db, username=shopper.username)
         service.set_active(db=db, user=user, active=False)
     assert client.get("/api/auth/me", headers=shopper.headers).status_code == 401
+
+
+def test_a_password_reset_revokes_the_tokens_issued_before_it(
+    client: TestClient, shopper: Any
+) -> None:
+    assert client.get("/api/auth/me", headers=shopper.headers).status_code == 200
+    with client.app.state.runtime.sessions() as db:
+        user = service.require_by_username(db=db, username=shopper.username)
+        service.set_password(db=db, user=user, password="a brand new password")
+    response = client.post(
+        "/api/auth/login", data={"username": shopper.username, "password": "a brand new password"}
+    )
+    fresh = {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+    assert client.get("/api/auth/me", headers=shopper.headers).status_code == 401
+    assert client.get("/api/auth/me", headers=fresh).status_code == 200

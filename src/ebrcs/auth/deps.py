@@ -24,7 +24,7 @@ def load_active_user(token: str | None, *, db: DbSession, settings: SettingsDep)
     # End the read at once: on SQLite a transaction holds the write lock until it ends, and
     # the route may do slow work before it touches the database again.
     db.commit()
-    if user is None or not user.is_active:
+    if user is None or not user.is_active or user.token_version != claims.version:
         raise NotAuthenticated("invalid or expired token", code=ErrorCode.INVALID_TOKEN)
     return user
 

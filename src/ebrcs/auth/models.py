@@ -33,6 +33,8 @@ class User(UUIDPrimaryKey, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login: Mapped[datetime | None]
     is_active: Mapped[bool] = mapped_column(default=True)
+    token_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    """Carried in every token; raising it (a password reset) revokes the tokens issued before."""
 
     __table_args__ = (CheckConstraint("length(username) >= 3", name="username_length"),)
 

@@ -123,8 +123,9 @@ def set_active(*, db: Session, user: User, active: bool) -> User:
 
 
 def set_password(*, db: Session, user: User, password: str) -> User:
-    """Replace the user's password (validated, hashed) and commit."""
+    """Replace the user's password (validated, hashed), revoke the user's tokens, and commit."""
     user.password_hash = hash_password(validate_password(password))
+    user.token_version += 1
     db.commit()
     return user
 

@@ -28,6 +28,8 @@ class TokenClaims:
 
     user_id: uuid.UUID
     role: Role
+    version: int
+    """The user's token version when the token was issued."""
 
 
 def issue(user: User, settings: Settings) -> AccessToken:
@@ -37,6 +39,7 @@ def issue(user: User, settings: Settings) -> AccessToken:
     claims = {
         "sub": str(user.id),
         "role": user.role.value,
+        "ver": user.token_version,
         "iat": int(now.timestamp()),
         "exp": int((now + lifetime).timestamp()),
     }
@@ -51,8 +54,12 @@ def verify(token: str, settings: Settings) -> TokenClaims:
             token,
             settings.resolved_jwt_secret(),
             algorithms=[settings.jwt_algorithm],
-            options={"require": ["sub", "role", "iat", "exp"]},
+            options={"require": ["sub", "role", "ver", "iat", "exp"]},
         )
-        return TokenClaims(user_id=uuid.UUID(claims["sub"]), role=Role(claims["role"]))
+        if not isinstance(claims["ver"], int) or isinstance(claims["ver"], bool):
+            raise ValueError("the token version is not a number")
+        return TokenClaims(
+            user_id=uuid.UUID(claims["sub"]), role=Role(claims["role"]), version=claims["ver"]
+        )
     except (jwt.PyJWTError, ValueError, TypeError) as error:
         raise NotAuthenticated("invalid or expired token", code=ErrorCode.INVALID_TOKEN) from error
