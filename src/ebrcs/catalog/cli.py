@@ -202,8 +202,11 @@ def bench_search(
     dim: int = typer.Option(1280, min=8, help="vector dimension (real features: 1280)"),
     kinds: str = typer.Option("hnsw_pca", help="approximate kinds measured beside flat"),
     threads: int = typer.Option(0, min=0, help="build threads (0: EBRCS_INDEX_BUILD_THREADS)"),
-    fit: tuple[Path, Path] | None = typer.Option(
-        None, help="FEATURES.npy LABELS.npy of real photos: print the generator's fit first"
+    fit: Path | None = typer.Option(
+        None,
+        exists=True,
+        file_okay=False,
+        help="a photo list folder (train.txt, val.txt): print the generator's fit to its features",
     ),
     cache: Path | None = typer.Option(
         None, file_okay=False, help="keep built indexes here as snapshots; later runs reuse them"
