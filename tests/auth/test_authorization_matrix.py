@@ -707,8 +707,9 @@ def test_websockets_close_another_users_session_like_a_missing_one(
             continue
         path = _fill_path(route.path, names, objects)
         missing_path = _with_missing_objects(path, names, objects)
-        foreign = _close_code(client, f"{path}?token={token}")
-        missing = _close_code(client, f"{missing_path}?token={token}")
+        first_message = json.dumps({"token": token})
+        foreign = _close_code(client, path, first_message)
+        missing = _close_code(client, missing_path, first_message)
         if foreign is None or foreign != missing:
             failures.append(
                 f"WebSocket {route.path}: another user's session closed with {foreign}, "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -93,11 +94,13 @@ def register(
     return response.json()["product_id"]
 
 
-def socket_url(session_id: str, account: Any | None) -> str:
-    """The checkout socket of a session, with the account's token if one is given."""
-    token = account.headers["Authorization"].removeprefix("Bearer ") if account else None
-    query = f"?token={token}" if token else ""
-    return f"/api/ws/checkout/{session_id}{query}"
+@contextmanager
+def open_socket(client: TestClient, session_id: str, account: Any | None) -> Iterator[Any]:
+    """The checkout socket of a session, its first message the account's token (if given)."""
+    with client.websocket_connect(f"/api/ws/checkout/{session_id}") as ws:
+        if account is not None:
+            ws.send_json({"token": account.headers["Authorization"].removeprefix("Bearer ")})
+        yield ws
 
 
 def stream(ws: Any, frames: list[np.ndarray]) -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from checkout_scenes import empty_counter, pass_through, register, socket_url, stream
+from checkout_scenes import empty_counter, open_socket, pass_through, register, stream
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -52,12 +52,10 @@ def test_a_checkout_shows_in_the_metrics(client: TestClient, admin: Any, shopper
     register(client, admin.headers, "tomato", "1.10")
     session_id = client.post("/api/sessions", headers=shopper.headers).json()["session_id"]
     frames = empty_counter(5) + pass_through("tomato", dwell_frames=25)
-    with client.websocket_connect(socket_url(session_id, shopper)) as ws:
+    with open_socket(client, session_id, shopper) as ws:
         stream(ws, frames)
         during = _scrape(client)
-    confirmed = client.post(
-        f"/api/sessions/{session_id}/billing/confirm", headers=shopper.headers
-    )
+    confirmed = client.post(f"/api/sessions/{session_id}/billing/confirm", headers=shopper.headers)
     assert confirmed.status_code == 200, confirmed.text
     after = _scrape(client)
 

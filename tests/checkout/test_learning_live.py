@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from checkout_scenes import empty_counter, pass_through, register, socket_url, stream
+from checkout_scenes import empty_counter, open_socket, pass_through, register, stream
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
@@ -49,7 +49,7 @@ def test_misread_item_corrected_on_the_bill_becomes_a_photo_of_the_right_product
     apple = register(client, admin.headers, "tomato", "0.80", name="Apple")
     tomato = register(client, admin.headers, "blueberry", "1.10", name="Tomato")
     session_id = _open(client, shopper)
-    with client.websocket_connect(socket_url(session_id, shopper)) as ws:
+    with open_socket(client, session_id, shopper) as ws:
         replies = stream(ws, empty_counter(5) + pass_through("tomato", dwell_frames=25))
     events = [(event["type"], event["product_id"]) for r in replies for event in r["events"]]
     assert events == [("ADD", apple)]

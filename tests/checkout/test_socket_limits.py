@@ -9,7 +9,7 @@ import struct
 from typing import Any
 
 import pytest
-from checkout_scenes import empty_counter, socket_url, stream
+from checkout_scenes import empty_counter, open_socket, stream
 from fastapi.testclient import TestClient
 from PIL import Image
 from starlette.websockets import WebSocketDisconnect
@@ -57,7 +57,7 @@ def test_a_pixel_declaring_frame_on_the_socket_gets_an_error_without_a_large_all
 ) -> None:
     session_id = _session(client, shopper)
     peak_before = _peak_rss_mib()
-    with client.websocket_connect(socket_url(session_id, shopper)) as ws:
+    with open_socket(client, session_id, shopper) as ws:
         ws.send_bytes(pixel_bomb())
         error = ws.receive_json()
         reply = stream(ws, empty_counter(1))[0]
@@ -77,7 +77,7 @@ def test_a_pixel_declaring_frame_on_the_socket_gets_an_error_without_a_large_all
 def test_an_oversized_or_deeply_nested_control_gets_an_error_and_the_socket_goes_on(
     client: TestClient, shopper: Any, text: str, code: str
 ) -> None:
-    with client.websocket_connect(socket_url(_session(client, shopper), shopper)) as ws:
+    with open_socket(client, _session(client, shopper), shopper) as ws:
         ws.send_text(text)
         error = ws.receive_json()
         ws.send_text('{"annotate": true}')
@@ -98,7 +98,7 @@ def test_an_unexpected_error_closes_the_socket_with_1011(
         raise RecursionError("maximum recursion depth exceeded")
 
     monkeypatch.setattr(checkout_socket._CheckoutStream, "_control", fail)
-    with client.websocket_connect(socket_url(_session(client, shopper), shopper)) as ws:
+    with open_socket(client, _session(client, shopper), shopper) as ws:
         ws.send_text('{"annotate": true}')
         with pytest.raises(WebSocketDisconnect) as closed:
             ws.receive_json()

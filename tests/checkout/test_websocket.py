@@ -15,9 +15,9 @@ from checkout_scenes import (
     GatedPipeline,
     empty_counter,
     jpeg,
+    open_socket,
     pass_through,
     register,
-    socket_url,
     stream,
 )
 from fastapi.testclient import TestClient
@@ -34,9 +34,11 @@ def _open(client: TestClient, account: Any) -> str:
     return client.post("/api/sessions", headers=account.headers).json()["session_id"]
 
 
-def _closed_with(client: TestClient, url: str, send: Callable[[Any], None]) -> int:
+def _closed_with(
+    client: TestClient, session_id: str, account: Any | None, send: Callable[[Any], None]
+) -> int:
     """The close code the server ends the socket with after ``send``."""
-    with client.websocket_connect(url) as ws:
+    with open_socket(client, session_id, account) as ws:
         send(ws)
         with pytest.raises(WebSocketDisconnect) as closed:
             ws.receive_json()
@@ -45,42 +47,42 @@ def _closed_with(client: TestClient, url: str, send: Callable[[Any], None]) -> i
 
 def test_socket_without_token_is_closed_with_1008_before_any_frame(client, shopper):
     session_id = _open(client, shopper)
-    url = socket_url(session_id, None)
 
-    code = _closed_with(client, url, lambda ws: ws.send_bytes(b"\xff\xd8\xff"))
+    code = _closed_with(client, session_id, None, lambda ws: ws.send_bytes(b"\xff\xd8\xff"))
 
     assert code == 1008
 
 
 def test_socket_with_a_forged_token_is_closed_with_1008(client, shopper):
     session_id = _open(client, shopper)
-    url = f"/api/ws/checkout/{session_id}?token=not-a-token"
 
-    assert _closed_with(client, url, lambda ws: None) == 1008
+    forged = _closed_with(client, session_id, None, lambda ws: ws.send_json({"token": "forged"}))
+
+    assert forged == 1008
 
 
 @pytest.mark.parametrize("session_id", [str(uuid.uuid4()), "not-a-session-id"])
 def test_unknown_session_is_closed_with_4404(client, shopper, session_id):
-    assert _closed_with(client, socket_url(session_id, shopper), lambda ws: None) == 4404
+    assert _closed_with(client, session_id, shopper, lambda ws: None) == 4404
 
 
 def test_someone_elses_session_is_closed_with_4404(client, make_account):
     alice, bob = make_account(), make_account()
     session_id = _open(client, alice)
 
-    assert _closed_with(client, socket_url(session_id, bob), lambda ws: None) == 4404
+    assert _closed_with(client, session_id, bob, lambda ws: None) == 4404
 
 
 def test_ended_session_is_closed_with_4409(client, shopper):
     session_id = _open(client, shopper)
     client.delete(f"/api/sessions/{session_id}", headers=shopper.headers)
 
-    assert _closed_with(client, socket_url(session_id, shopper), lambda ws: None) == 4409
+    assert _closed_with(client, session_id, shopper, lambda ws: None) == 4409
 
 
 def test_corrupt_frame_gets_an_error_and_the_session_goes_on(client, shopper):
     session_id = _open(client, shopper)
-    with client.websocket_connect(socket_url(session_id, shopper)) as ws:
+    with open_socket(client, session_id, shopper) as ws:
         ws.send_bytes(b"\xff\xd8\xff\xe0" + b"garbage" * 100)
         error = ws.receive_json()
         reply = stream(ws, empty_counter(1))[0]
@@ -95,7 +97,7 @@ def test_corrupt_frame_gets_an_error_and_the_session_goes_on(client, shopper):
 def test_non_jpeg_frame_gets_an_error(client, shopper):
     session_id = _open(client, shopper)
     _, png = cv2.imencode(".png", empty_counter(1)[0])
-    with client.websocket_connect(socket_url(session_id, shopper)) as ws:
+    with open_socket(client, session_id, shopper) as ws:
         ws.send_bytes(png.tobytes())
         error = ws.receive_json()
 
@@ -104,7 +106,7 @@ def test_non_jpeg_frame_gets_an_error(client, shopper):
 
 def test_oversized_frame_is_refused_unread(client, shopper, settings):
     session_id = _open(client, shopper)
-    with client.websocket_connect(socket_url(session_id, shopper)) as ws:
+    with open_socket(client, session_id, shopper) as ws:
         ws.send_bytes(jpeg(empty_counter(1)[0]) + bytes(settings.max_frame_bytes))
         error = ws.receive_json()
         reply = stream(ws, empty_counter(1))[0]
@@ -115,7 +117,7 @@ def test_oversized_frame_is_refused_unread(client, shopper, settings):
 
 def test_bad_control_message_gets_an_error(client, shopper):
     session_id = _open(client, shopper)
-    with client.websocket_connect(socket_url(session_id, shopper)) as ws:
+    with open_socket(client, session_id, shopper) as ws:
         replies = []
         for text in ["not json", '{"annotate": "yes"}', '{"roi": [[0.1, 0.1]]}', "[1, 2]"]:
             ws.send_text(text)
@@ -126,7 +128,7 @@ def test_bad_control_message_gets_an_error(client, shopper):
 
 def test_annotated_frame_is_sent_only_when_asked(client, shopper):
     session_id = _open(client, shopper)
-    with client.websocket_connect(socket_url(session_id, shopper)) as ws:
+    with open_socket(client, session_id, shopper) as ws:
         plain = stream(ws, empty_counter(1))[0]
         ws.send_text('{"annotate": true}')
         annotated = stream(ws, empty_counter(1))[0]
@@ -140,7 +142,7 @@ def test_annotated_frame_is_sent_only_when_asked(client, shopper):
 
 def test_frame_reply_carries_timings_of_every_step(client, shopper):
     session_id = _open(client, shopper)
-    with client.websocket_connect(socket_url(session_id, shopper)) as ws:
+    with open_socket(client, session_id, shopper) as ws:
         reply = stream(ws, empty_counter(1))[0]
 
     assert {"decode", "background", "tracking", "embedding", "search", "total"} <= set(
@@ -163,7 +165,7 @@ def test_slow_processing_keeps_only_the_newest_frame_and_counts_the_dropped(
 
     monkeypatch.setattr(checkout_socket, "open_live_checkout", gated)
     session_id = _open(client, shopper)
-    with client.websocket_connect(socket_url(session_id, shopper)) as ws:
+    with open_socket(client, session_id, shopper) as ws:
         ws.send_bytes(jpeg(empty_counter(1)[0]))
         assert entered.wait(timeout=30)
         for frame in empty_counter(9):
@@ -180,7 +182,7 @@ def test_slow_processing_keeps_only_the_newest_frame_and_counts_the_dropped(
 
 def test_roi_set_over_http_reaches_the_running_socket(client, shopper):
     session_id = _open(client, shopper)
-    with client.websocket_connect(socket_url(session_id, shopper)) as ws:
+    with open_socket(client, session_id, shopper) as ws:
         stream(ws, empty_counter(1))
         client.post(
             f"/api/sessions/{session_id}/roi", json={"points": SQUARE}, headers=shopper.headers
@@ -194,7 +196,7 @@ def test_roi_set_over_http_reaches_the_running_socket(client, shopper):
 
 def test_roi_sent_on_the_socket_is_stored_on_the_session(client, shopper):
     session_id = _open(client, shopper)
-    with client.websocket_connect(socket_url(session_id, shopper)) as ws:
+    with open_socket(client, session_id, shopper) as ws:
         ws.send_json({"roi": SQUARE})
         stream(ws, empty_counter(1))
 
@@ -204,7 +206,7 @@ def test_roi_sent_on_the_socket_is_stored_on_the_session(client, shopper):
 
 def test_ending_the_session_closes_its_socket_with_4409(client, shopper):
     session_id = _open(client, shopper)
-    with client.websocket_connect(socket_url(session_id, shopper)) as ws:
+    with open_socket(client, session_id, shopper) as ws:
         stream(ws, empty_counter(1))
         client.delete(f"/api/sessions/{session_id}", headers=shopper.headers)
         with pytest.raises(WebSocketDisconnect) as closed:
@@ -215,9 +217,9 @@ def test_ending_the_session_closes_its_socket_with_4409(client, shopper):
 
 def test_a_second_socket_for_the_session_replaces_the_first(client, shopper):
     session_id = _open(client, shopper)
-    with client.websocket_connect(socket_url(session_id, shopper)) as first:
+    with open_socket(client, session_id, shopper) as first:
         stream(first, empty_counter(1))
-        with client.websocket_connect(socket_url(session_id, shopper)) as second:
+        with open_socket(client, session_id, shopper) as second:
             with pytest.raises(WebSocketDisconnect) as closed:
                 first.receive_json()
             reply = stream(second, empty_counter(1))[0]
@@ -242,7 +244,7 @@ def test_item_passing_through_is_counted_once_and_the_cart_survives_a_reconnect(
     register(client, admin.headers, "blueberry", "2.00")
     session_id = _open(client, shopper)
 
-    with client.websocket_connect(socket_url(session_id, shopper)) as ws:
+    with open_socket(client, session_id, shopper) as ws:
         replies = stream(ws, empty_counter(5) + pass_through("tomato", dwell_frames=25))
     events = [event for reply in replies for event in reply["events"]]
 
@@ -250,7 +252,7 @@ def test_item_passing_through_is_counted_once_and_the_cart_survives_a_reconnect(
     assert events[0]["name"] == "Tomato"
     assert _billing(client, session_id) == {tomato: 1}
 
-    with client.websocket_connect(socket_url(session_id, shopper)) as ws:
+    with open_socket(client, session_id, shopper) as ws:
         cart = stream(ws, empty_counter(1))[0]["cart"]
     assert (cart["total_items"], cart["total_amount"]) == (1, "1.10")
     assert cart["items"][0]["name"] == "Tomato"
@@ -261,7 +263,7 @@ def test_item_not_in_the_catalogue_is_reported_once_and_not_counted(client, admi
     register(client, admin.headers, "tomato", "1.10")
     session_id = _open(client, shopper)
 
-    with client.websocket_connect(socket_url(session_id, shopper)) as ws:
+    with open_socket(client, session_id, shopper) as ws:
         replies = stream(ws, empty_counter(5) + pass_through("mystery"))
     kinds = [event["type"] for reply in replies for event in reply["events"]]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -139,7 +140,8 @@ def test_a_cart_survives_the_process_that_served_it_being_killed(
     )
     assert added.status_code in (200, 201), added.text
     token = shopper["Authorization"].removeprefix("Bearer ")
-    with connect(f"{first.ws_url}/api/ws/checkout/{session_id}?token={token}") as socket:
+    with connect(f"{first.ws_url}/api/ws/checkout/{session_id}") as socket:
+        socket.send(json.dumps({"token": token}))
         socket.send(photo(1))
         socket.recv(timeout=30)
         first.kill()
@@ -150,7 +152,8 @@ def test_a_cart_survives_the_process_that_served_it_being_killed(
     assert [(line["product_id"], line["quantity"]) for line in lines] == [
         (product["product_id"], 2)
     ]
-    with connect(f"{second.ws_url}/api/ws/checkout/{session_id}?token={token}") as socket:
+    with connect(f"{second.ws_url}/api/ws/checkout/{session_id}") as socket:
+        socket.send(json.dumps({"token": token}))
         socket.send(photo(2))
         reply = socket.recv(timeout=30)
     assert '"cart"' in reply

@@ -21,9 +21,9 @@ async def authenticate_websocket(
 ) -> User:
     """Accept the connection and return its active user, or close it with 1008 and raise.
 
-    The token is the ``token`` query parameter or, when that is absent, the first message,
-    which must be the text ``{"token": "..."}`` (sent within
-    ``settings.websocket_auth_timeout_seconds``). On failure the socket is closed with code
+    The token is the first message, which must be the text ``{"token": "..."}`` (sent within
+    ``settings.websocket_auth_timeout_seconds``); a ``?token=`` query parameter is not read,
+    since query strings land in access logs. On failure the socket is closed with code
     1008 and ``WebSocketDisconnect(1008)`` is raised, so the caller never sees a frame from an
     unauthenticated client; the caller catches it and returns. The connection is accepted
     here; callers must not accept it again.
@@ -39,9 +39,7 @@ async def authenticate_websocket(
     # before accept only reaches it as a failed HTTP handshake.
     await websocket.accept()
     try:
-        token = websocket.query_params.get("token") or await _first_message_token(
-            websocket, settings.websocket_auth_timeout_seconds
-        )
+        token = await _first_message_token(websocket, settings.websocket_auth_timeout_seconds)
         return await run_in_threadpool(_load_user, token, settings, sessions)
     except NotAuthenticated as error:
         await websocket.close(code=WS_1008_POLICY_VIOLATION, reason=error.message)

@@ -2,8 +2,8 @@
 
 Protocol (``/api/ws/checkout/{session_id}``):
 
-- Authentication at the handshake (``?token=`` or a first ``{"token": ...}`` message); failure
-  closes with 1008 before any frame is read.
+- Authentication by the first message, ``{"token": ...}`` (never the URL, which access logs
+  keep); failure closes with 1008 before any frame is read.
 - Unknown or someone else's session closes with 4404; a completed or expired session (also one
   that ends while connected) with 4409; a newer socket for the same session replaces this one
   with 4000.
