@@ -69,6 +69,33 @@ def discard_photos(images_dir: Path, relative_paths: Sequence[str]) -> None:
             (images_dir / relative).unlink()
 
 
+def sweep_orphans(images_dir: Path, referenced: set[str], *, written_before: float) -> int:
+    """Delete photo files no row names that were last written before ``written_before``.
+
+    ``store_photos`` writes files before their rows commit, so a crash in between leaves
+    files nothing refers to. Newer files may belong to a registration still running (in
+    this process or another), so only those older than ``written_before`` (a Unix time)
+    go. Emptied product folders go too. Returns how many files were deleted.
+    """
+    deleted = 0
+    if not images_dir.is_dir():
+        return 0
+    for folder in images_dir.iterdir():
+        if not folder.is_dir():
+            continue
+        for path in folder.iterdir():
+            relative = f"{folder.name}/{path.name}"
+            if relative in referenced or not path.is_file():
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                if path.stat().st_mtime < written_before:
+                    path.unlink()
+                    deleted += 1
+        with contextlib.suppress(OSError):  # not empty, or already gone
+            folder.rmdir()
+    return deleted
+
+
 def photo_file(images_dir: Path, relative_path: str) -> Path | None:
     """The stored file of a photo row, or None when the row has no photo."""
     return images_dir / relative_path if relative_path else None

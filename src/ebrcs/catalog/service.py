@@ -87,6 +87,11 @@ def name_exists(*, db: Session, name: str) -> bool:
     return db.scalar(query.limit(1)) is not None
 
 
+def stored_photo_paths(*, db: Session) -> set[str]:
+    """The relative path of every stored photo a row names."""
+    return set(db.scalars(select(ProductImage.image_path).where(ProductImage.image_path != "")))
+
+
 def count_active(*, db: Session) -> int:
     """How many products are on sale."""
     return db.scalar(select(func.count()).where(Product.is_active.is_(True))) or 0

@@ -4,24 +4,39 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from ebrcs.catalog import photos
+from ebrcs.catalog import service as catalog
 from ebrcs.checkout import service
 from ebrcs.orders import learning
 from ebrcs.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
+# Far longer than a registration takes between writing its photos and committing their rows.
+ORPHAN_PHOTO_GRACE_SECONDS = 600
+
 
 def expire_idle_sessions(runtime: Runtime) -> int:
     """One sweep: mark sessions idle past the TTL as expired (carts kept); how many.
 
-    The kept crops of sessions no confirmation will learn from go in the same sweep.
+    The kept crops of sessions no confirmation will learn from go in the same sweep, and so
+    do product photo files a crash left without their row.
     """
     with runtime.sessions() as db:
         expired = service.expire_idle(db=db, ttl_minutes=runtime.settings.session_ttl_minutes)
         learning.sweep_crops(db=db, settings=runtime.settings)
+        referenced = catalog.stored_photo_paths(db=db)
+    orphans = photos.sweep_orphans(
+        runtime.settings.images_dir,
+        referenced,
+        written_before=time.time() - ORPHAN_PHOTO_GRACE_SECONDS,
+    )
+    if orphans:
+        log.info("deleted %d photo files no product refers to", orphans)
     return expired
 
 
