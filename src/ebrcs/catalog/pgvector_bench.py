@@ -120,7 +120,7 @@ def run(*, dsn: str, size: int, dim: int, as_json: bool) -> dict[str, float]:
     # Exact truth and the in-process index on the same vectors, after the database is done.
     flat, _, _, _ = build("flat", generator, size)
     nearest = [[hit.embedding_id for hit in hits] for hits in flat.search(everything, 10)]
-    _, flat_times = timed_searches(flat, everything[:FLAT_TIMED])
+    _, flat_times, _ = timed_searches(flat, everything[:FLAT_TIMED])
     del flat
     figures["flat_p99_ms"] = float(np.percentile(flat_times, 99))
     figures["recall_at_1"] = float(
@@ -132,7 +132,7 @@ def run(*, dsn: str, size: int, dim: int, as_json: bool) -> dict[str, float]:
     faiss.omp_set_num_threads(2)
     local, seconds, _, _ = build("hnsw_pca", generator, size)
     faiss.omp_set_num_threads(1)
-    found, local_times = timed_searches(local, everything)
+    found, local_times, _ = timed_searches(local, everything)
     figures["in_process_build_s"], figures["in_process_mb_per_process"] = seconds, index_mb(local)
     figures["in_process_p99_ms"] = float(np.percentile(local_times, 99))
     figures["in_process_recall_at_1"] = float(
