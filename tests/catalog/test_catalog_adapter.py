@@ -390,6 +390,10 @@ def test_a_refit_is_due_once_the_catalogue_changed_by_the_set_share(
             reason = adapting.refit_reason(db=db, settings=rules, embedder_id=ColourEmbedder.id)
         assert (reason is not None) == (seed == 61)
     assert "4 vectors added or removed" in reason
+    with sessions() as db:
+        adapters.retire_all(db=db, embedder_id=ColourEmbedder.id)  # `ebrcs catalog adapt --off`
+        db.commit()
+        assert adapting.refit_reason(db=db, settings=rules, embedder_id=ColourEmbedder.id) is None
 
 
 def test_one_process_fits_at_a_time(sessions: sessionmaker[Session], settings: Settings) -> None:

@@ -126,6 +126,12 @@ def in_force(*, db: Session, embedder_id: str) -> StoredAdapter | None:
     return db.scalar(query)
 
 
+def ever_fitted(*, db: Session, embedder_id: str) -> bool:
+    """Whether any adapter, in force or retired, was ever stored for this embedder."""
+    query = select(StoredAdapter.version).where(StoredAdapter.embedder_id == embedder_id)
+    return db.scalar(query.limit(1)) is not None
+
+
 def version_in_force(*, db: Session, embedder_id: str) -> int:
     """The version of ``in_force`` (0 when none), read without loading its parameters."""
     query = select(func.max(StoredAdapter.version)).where(*_active_of(embedder_id))

@@ -68,9 +68,14 @@ def vectors_to_fit(*, db: Session, up_to: int) -> dict[uuid.UUID, np.ndarray]:
 
 
 def refit_reason(*, db: Session, settings: Settings, embedder_id: str) -> str | None:
-    """Why the adapter should be refitted now, or None when it need not be."""
+    """Why the adapter should be refitted now, or None when it need not be.
+
+    Adapters switched off (``ebrcs catalog adapt --off``) stay off until the next explicit fit.
+    """
     fitted = adapters.in_force(db=db, embedder_id=embedder_id)
     if fitted is None:
+        if adapters.ever_fitted(db=db, embedder_id=embedder_id):
+            return None
         products = adapters.catalogue_state(db=db).products
         if products >= settings.adapter_min_products:
             return f"no adapter yet and {products} products with photos"
