@@ -91,6 +91,8 @@ def _closed_with(client: TestClient, path: str, first: str | bytes | None) -> in
         ("", json.dumps({"token": "forged"})),
         ("", json.dumps(["token"])),
         ("?token=forged", None),
+        ("", "[" * 100_000),
+        ("", "[" * 3_000),
         ("", None),  # says nothing: closed when the wait for a token is over
     ],
 )

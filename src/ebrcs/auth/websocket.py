@@ -15,6 +15,10 @@ from ebrcs.auth.models import User
 from ebrcs.config import Settings
 from ebrcs.errors import NotAuthenticated
 
+# A token message is a few hundred characters; anything far longer is not one, and is
+# refused before it is parsed.
+MAX_TOKEN_MESSAGE_CHARS = 4096
+
 
 async def authenticate_websocket(
     websocket: WebSocket, settings: Settings, sessions: sessionmaker[Session]
@@ -54,9 +58,12 @@ async def _first_message_token(websocket: WebSocket, timeout_seconds: float) -> 
         raise NotAuthenticated("no token sent in time") from error
     if message["type"] == "websocket.disconnect":
         raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+    text = message.get("text") or ""
+    if len(text) > MAX_TOKEN_MESSAGE_CHARS:
+        raise NotAuthenticated('the first message must be {"token": "..."}')
     try:
-        token = json.loads(message.get("text") or "")["token"]
-    except (ValueError, TypeError, KeyError) as error:
+        token = json.loads(text)["token"]
+    except (ValueError, TypeError, KeyError, RecursionError) as error:
         raise NotAuthenticated('the first message must be {"token": "..."}') from error
     if not isinstance(token, str) or not token:
         raise NotAuthenticated('the first message must be {"token": "..."}')
