@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import uuid
 
+import faiss
 import numpy as np
 import pytest
 
@@ -232,3 +233,18 @@ def test_a_restored_snapshot_has_the_same_prototypes_without_the_vectors_it_hide
         restored.prototype_scores(queries, [set(owners)] * 3),
         expected_prototype_scores(queries, vectors, owners, findable | {5}),
     )
+
+
+def test_a_search_from_a_new_thread_runs_with_one_openmp_thread() -> None:
+    index = ProductIndex(8)
+    index.add(np.arange(1, 4), unit_vectors(3, 8, seed=12), [uuid.uuid4()] * 3)
+    seen: list[int] = []
+
+    def search_then_look() -> None:
+        index.search(unit_vectors(1, 8, seed=13), 1)
+        seen.append(faiss.omp_get_max_threads())
+
+    worker = threading.Thread(target=search_then_look)
+    worker.start()
+    worker.join()
+    assert seen == [1]

@@ -18,8 +18,16 @@ __all__ = ["INDEX_KINDS", "RAW_SPACE", "Change", "ProductIndex", "VectorSpace"]
 
 # Parallelism comes from concurrent reader threads (FAISS releases the GIL); an OpenMP team
 # inside every single-query search only oversubscribes the cores. Measured on the 2-core
-# box: one 20k-vector search took 18 ms with one OpenMP thread and 78 ms with two.
-faiss.omp_set_num_threads(1)
+# box: one 20k-vector search took 18 ms with one OpenMP thread and 78 ms with two. The
+# OpenMP setting is per thread (a new thread starts with one per core), so every searching
+# thread sets it for itself (``_one_openmp_thread``).
+SEARCH_OPENMP_THREADS = 1
+
+
+def _one_openmp_thread() -> None:
+    """Make FAISS calls from the current thread use SEARCH_OPENMP_THREADS."""
+    if faiss.omp_get_max_threads() != SEARCH_OPENMP_THREADS:
+        faiss.omp_set_num_threads(SEARCH_OPENMP_THREADS)
 
 
 @dataclass(frozen=True)
@@ -195,6 +203,7 @@ class ProductIndex:
     def search(self, queries: np.ndarray, k: int) -> list[list[Hit]]:
         """The ``k`` nearest vectors of each raw query, best first."""
         raw = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
+        _one_openmp_thread()
         with self._lock.read():
             content = self._content
             if not content.products or k < 1:

@@ -19,7 +19,7 @@ import faiss
 from sqlalchemy.orm import Session, sessionmaker
 
 from ebrcs.catalog import service
-from ebrcs.catalog.index import ProductIndex, VectorSpace
+from ebrcs.catalog.index import SEARCH_OPENMP_THREADS, ProductIndex, VectorSpace
 from ebrcs.catalog.vectors import ANN_KIND
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ def rebuild(
             index.stop_journal()
             raise
         finally:
-            faiss.omp_set_num_threads(1)
+            faiss.omp_set_num_threads(SEARCH_OPENMP_THREADS)
         with index.commit_lock:
             replayed = index.replay_journal(built)
             index.swap_in(built)
