@@ -29,7 +29,7 @@ from ebrcs.catalog.index import ProductIndex
 from ebrcs.catalog.models import AdapterStatus, Product, ProductImage, StoredAdapter
 from ebrcs.catalog.sync import CatalogFollower
 from ebrcs.cli import app
-from ebrcs.config import Settings, get_settings
+from ebrcs.config import Settings
 from ebrcs.runtime import Runtime
 
 # A small fit: the same code path as the server's, in well under a second per fit.
@@ -460,16 +460,21 @@ def test_a_restarted_server_opens_in_the_adapter_in_force_not_its_snapshots(
         restarted.close()
 
 
-def test_the_server_refits_by_itself_once_the_catalogue_is_big_enough(
-    quick_sync: Settings, sessions: sessionmaker[Session]
-) -> None:
-    auto = quick_sync.model_copy(
+@pytest.fixture
+def auto(quick_sync: Settings) -> Settings:
+    """Settings of a server that checks every 50 ms whether to refit, from 3 products on."""
+    return quick_sync.model_copy(
         update={
             "adapter_auto_refit": True,
             "adapter_check_seconds": 0.05,
             "adapter_min_products": 3,
         }
     )
+
+
+def test_the_server_refits_by_itself_once_the_catalogue_is_big_enough(
+    auto: Settings, sessions: sessionmaker[Session]
+) -> None:
     runtime = Runtime.start(auto)
     try:
         for seed in range(3):
@@ -481,17 +486,10 @@ def test_the_server_refits_by_itself_once_the_catalogue_is_big_enough(
 
 
 def test_a_server_stopping_mid_refit_abandons_it_and_stores_nothing(
-    quick_sync: Settings, sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+    auto: Settings, sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     gated = GatedEmbedder(pause_at=1)  # the server's embedder: only its own refit embeds here
     monkeypatch.setattr("ebrcs.runtime.load_embedder", lambda _settings: gated)
-    auto = quick_sync.model_copy(
-        update={
-            "adapter_auto_refit": True,
-            "adapter_check_seconds": 0.05,
-            "adapter_min_products": 3,
-        }
-    )
     runtime = Runtime.start(auto)
     for seed in range(3):
         register(sessions, runtime.index, auto, seed)
@@ -504,17 +502,6 @@ def test_a_server_stopping_mid_refit_abandons_it_and_stores_nothing(
     assert not closing.is_alive()
     with sessions() as db:
         assert db.scalars(select(StoredAdapter)).all() == []
-
-
-@pytest.fixture
-def cli(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> Iterator[CliRunner]:
-    """A runner whose commands use the test database and data dir."""
-    monkeypatch.setenv("EBRCS_DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("EBRCS_DATA_DIR", str(settings.data_dir))
-    monkeypatch.setattr("ebrcs.catalog.cli.load_embedder", lambda _settings: ColourEmbedder())
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
 
 
 def test_adapt_command_fits_then_retires_the_adapter(

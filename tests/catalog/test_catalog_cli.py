@@ -12,22 +12,10 @@ from typer.testing import CliRunner
 
 from ebrcs.catalog.models import Product, ProductImage
 from ebrcs.cli import app
-from ebrcs.config import get_settings
 
 
 class OtherEmbedder(ColourEmbedder):
     id = "another-embedder"
-
-
-@pytest.fixture
-def cli(monkeypatch: pytest.MonkeyPatch, settings) -> CliRunner:
-    """A runner whose commands use the test database and data dir."""
-    monkeypatch.setenv("EBRCS_DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("EBRCS_DATA_DIR", str(settings.data_dir))
-    monkeypatch.setattr("ebrcs.catalog.cli.load_embedder", lambda _settings: ColourEmbedder())
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
 
 
 def write_shop(root: Path) -> None:
