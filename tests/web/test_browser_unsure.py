@@ -121,9 +121,11 @@ def test_unsure_items_are_named_with_one_tap_picked_or_dismissed_before_paying(
     expect(page).to_have_url(f"{live_server.url}/bill/{session_id}")
     expect(first.locator(".tile").first).to_be_focused()
 
-    # One tap names it: the milk joins the bill.
-    first.get_by_role("button", name=re.compile("Arla-Standard-Milk")).click()
+    # One tap (here Enter, on the focused first candidate) names it: the milk joins the bill,
+    # and the focus moves on to the next unsure item rather than to the top of the page.
+    page.keyboard.press("Enter")
     expect(cards).to_have_count(2)
+    expect(cards.first.locator(".tile").first).to_be_focused()
     lines = page.locator(".bill-line")
     expect(lines.filter(has_text="Arla-Standard-Milk")).to_have_count(1)
 
