@@ -65,6 +65,9 @@ class ErrorCode(StrEnum):
     PRODUCT_LISTED_TWICE = "product_listed_twice"
     CART_TOTAL_TOO_LARGE = "cart_total_too_large"
     CART_EMPTY = "cart_empty"
+    UNSURE_ITEMS_OPEN = "unsure_items_open"
+    UNSURE_ITEM_CLOSED = "unsure_item_closed"
+    UNSURE_ITEM_NOT_FOUND = "unsure_item_not_found"
     ORDER_NOT_FOUND = "order_not_found"
     # Catalogue upkeep in the web app.
     DUPLICATE_PRODUCT_NAME = "duplicate_product_name"

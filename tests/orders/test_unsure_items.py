@@ -126,6 +126,7 @@ def test_resolving_an_unsure_item_merges_it_into_the_products_line(
         assert (item.status, item.resolved_product_id) == (UnsureStatus.RESOLVED, juice)
     again = _resolve(client, shopper, session_id, item_id, juice)
     assert again.status_code == 409 and "resolved" in again.json()["detail"]
+    assert again.json()["code"] == "unsure_item_closed"
 
 
 def test_none_of_these_resolves_to_a_product_found_by_search(
@@ -199,6 +200,7 @@ def test_confirm_is_refused_while_an_unsure_item_is_open(
     refused = _confirm(client, shopper, session_id)
     assert refused.status_code == 409
     assert refused.json()["detail"].startswith("1 unsure item(s) on the bill")
+    assert refused.json()["code"] == "unsure_items_open"
     assert _resolve(client, shopper, session_id, item_id, juice).status_code == 200
     confirmed = _confirm(client, shopper, session_id)
     assert confirmed.status_code == 200, confirmed.text

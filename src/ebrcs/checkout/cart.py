@@ -389,7 +389,9 @@ def _open_unsure(db: Session, session_id: uuid.UUID, item_id: uuid.UUID) -> Unre
     """The session's unsure item while it is open; NotFound or Conflict otherwise."""
     item = unsure.get(db=db, session_id=session_id, item_id=item_id)
     if item.status != UnsureStatus.OPEN:
-        raise Conflict(f"unsure item is already {item.status.value}")
+        raise Conflict(
+            f"unsure item is already {item.status.value}", code=ErrorCode.UNSURE_ITEM_CLOSED
+        )
     return item
 
 

@@ -21,7 +21,7 @@ from ebrcs.catalog.models import Product, ProductImage
 from ebrcs.checkout.models import UnresolvedItem, UnsureStatus
 from ebrcs.config import Settings
 from ebrcs.db.base import CENT
-from ebrcs.errors import NotFound
+from ebrcs.errors import ErrorCode, NotFound
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ def get(*, db: Session, session_id: uuid.UUID, item_id: uuid.UUID) -> Unresolved
     """The session's unsure item; NotFound if it is not one of this session's."""
     item = db.get(UnresolvedItem, item_id, populate_existing=True)
     if item is None or item.session_id != session_id:
-        raise NotFound("unsure item not found")
+        raise NotFound("unsure item not found", code=ErrorCode.UNSURE_ITEM_NOT_FOUND)
     return item
 
 

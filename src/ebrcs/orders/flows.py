@@ -45,7 +45,8 @@ def confirm(*, db: Session, session_id: uuid.UUID, user: User) -> tuple[Order, b
         if bill.unsure:
             raise Conflict(
                 f"{len(bill.unsure)} unsure item(s) on the bill: choose what each one is "
-                "or dismiss it before confirming"
+                "or dismiss it before confirming",
+                code=ErrorCode.UNSURE_ITEMS_OPEN,
             )
         if not bill.lines:
             raise Conflict(
