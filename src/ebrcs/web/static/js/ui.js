@@ -78,6 +78,8 @@ const ERROR_TEXT = {
   unsure_items_open: "error.unsureItemsOpen",
   unsure_item_closed: "error.unsureItemClosed",
   duplicate_product_name: "error.duplicateProductName",
+  last_photo: "error.lastPhoto",
+  unsure_item_not_found: "error.unsureItemNotFound",
   network: "error.network",
   // The checkout socket's own error messages.
   frame_too_large: "error.frameTooLarge",
