@@ -213,11 +213,9 @@ export async function render(main, { params: [sessionId], navigate }) {
       forgetSession();
       navigate(`/receipt/${order.order_id}`, { replaceState: true });
     } catch (error) {
-      // Refused while an item is still unsure: say so, and take the shopper to it.
-      const unsureOpen = error.status === 409 && billing.unsure.length > 0;
-      if (unsureOpen) toast(t("error.unsureItemsOpen"), "error", 5000);
-      else showError(error);
-      if (unsureOpen) unsureBox.querySelector("button")?.focus();
+      showError(error);
+      // Refused while an item is still unsure: take the shopper to it.
+      if (error.code === "unsure_items_open") unsureBox.querySelector("button")?.focus();
     } finally {
       pending = false;
     }
