@@ -405,7 +405,7 @@ def summarise_scores(scores: list[dict[str, Any]]) -> dict[str, Any]:
                     "named_precision": right / max(len(named), 1),
                 }
             )
-    return {"percentiles": list(percentiles), "by_kind": table, "rule_grid": grid}
+    return {"percentiles": list(percentiles), "by_kind": table, "rule_grid": grid, "tracks": scores}
 
 
 def measure_cost(

@@ -106,9 +106,9 @@ class Settings(BaseSettings):
     # not a product (a hand, a wallet: a notice, not counted) below checkout_floor_score;
     # otherwise unsure (counted, the shopper picks among its candidates on the bill). Chosen
     # from measured score distributions (docs/PERFORMANCE.md, "Live checkout: three outcomes").
-    checkout_accept_score: float = Field(default=0.8, ge=-1.0, le=1.0)
+    checkout_accept_score: float = Field(default=0.75, ge=-1.0, le=1.0)
     checkout_accept_margin: float = Field(default=0.04, ge=0.0, le=2.0)
-    checkout_floor_score: float = Field(default=0.5, ge=-1.0, le=1.0)
+    checkout_floor_score: float = Field(default=0.62, ge=-1.0, le=1.0)
     # Product picker of the web app: names whose fuzzy match (rapidfuzz WRatio, 0-100) to the
     # query scores below this are left out. On the dataset's 81 names the right name scores at
     # least 85.7 for a reordered, misspelt or one-word query, and most words naming no product
