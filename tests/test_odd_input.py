@@ -94,3 +94,12 @@ def test_a_zoned_bound_is_compared_in_utc(client: TestClient, admin: Any) -> Non
         "/api/admin/orders", params={"from": "2026-01-01T09:00:00+09:00"}, headers=admin.headers
     )
     assert response.status_code == 200
+
+
+def test_json_nested_past_the_parser_is_a_documented_400(client: TestClient) -> None:
+    response = client.post(
+        "/api/auth/signup", content=b"[" * 100_000, headers={"Content-Type": "application/json"}
+    )
+    documented = client.get("/openapi.json").json()["paths"]["/api/auth/signup"]["post"]
+    assert _codes(response) == (400, "bad_request")
+    assert "400" in documented["responses"]

@@ -2,7 +2,7 @@
 
 FastAPI documents only the success and its own 422. Here each operation also gets, as
 ``ErrorBody``: 401 where a token is needed, 403 where an admin is, 404 where the path names an
-object, 422 where it takes input, 413 and 400 where it takes a body, and the domain's 409/429
+object, 422 where it takes input, 400 and 413 where it takes a body, and the domain's 409/429
 where a service raises them (``DOMAIN_ERRORS``); limits that live in Settings are filled in.
 """
 
@@ -22,7 +22,7 @@ from ebrcs.http_errors import ErrorBody
 
 ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
 DESCRIPTIONS = {
-    400: "Malformed multipart body",
+    400: "The body cannot be parsed (malformed JSON or multipart)",
     401: "Missing, invalid or expired credentials",
     403: "The caller's role may not do this",
     404: "No such object, or not the caller's",
@@ -90,9 +90,7 @@ def _document_errors(document: dict[str, Any], auth: dict[tuple[str, str], set[i
             if operation.get("parameters") or body:
                 statuses.add(422)
             if body:
-                statuses.add(413)
-                if "multipart/form-data" in body.get("content", {}):
-                    statuses.add(400)
+                statuses |= {400, 413}
             responses = operation.setdefault("responses", {})
             for status in sorted(statuses):
                 responses[str(status)] = {
