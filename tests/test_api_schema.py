@@ -96,3 +96,22 @@ def test_the_api_answers_as_its_document_says(
     operations, sent = len(requests) + len(failures), sum(requests.values())
     print(f"\nSchemathesis as {role.value}: {operations} operations, {sent} requests")
     assert not failures, "\n\n".join(f"{label}:\n{text}" for label, text in failures.items())
+
+
+def test_the_document_states_the_limits_the_api_enforces(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    schemas, paths = document["components"]["schemas"], document["paths"]
+    photos = paths["/api/products"]["post"]["requestBody"]["content"]["multipart/form-data"]
+    image = paths["/api/products/{product_id}/images/{image_id}"]["get"]["responses"]["200"]
+
+    assert schemas["SignupRequest"]["properties"]["username"]["pattern"] == "^[A-Za-z0-9_.-]{3,50}$"
+    assert schemas["QuantityIn"]["properties"]["quantity"]["maximum"] == 999
+    assert photos["schema"]["properties"]["images"]["maxItems"] == 3
+    assert "image/jpeg" in image["content"] and "application/json" not in image["content"]
+    assert set(schemas["ErrorBody"]["required"]) == {"detail", "code"}
+    for operations in paths.values():
+        for operation in operations.values():
+            for status, response in operation["responses"].items():
+                if status.startswith(("4", "5")):
+                    schema = response["content"]["application/json"]["schema"]
+                    assert schema == {"$ref": "#/components/schemas/ErrorBody"}
