@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from conftest import PostgresPool, _connect
+from pg_databases import PostgresPool, connect
 
 COLUMNS = "SELECT column_name FROM information_schema.columns WHERE table_name = 'login_throttle'"
 
 
 def test_a_reused_database_is_emptied_back_to_the_template(postgres_pool: PostgresPool) -> None:
     name = postgres_pool.take()
-    with _connect(name) as connection:
+    with connect(name) as connection:
         seeds = connection.execute("SELECT * FROM id_counters ORDER BY name").fetchall()
         connection.execute(
             "INSERT INTO login_throttle (key, failures, window_started_at) "
@@ -22,7 +22,7 @@ def test_a_reused_database_is_emptied_back_to_the_template(postgres_pool: Postgr
     again = postgres_pool.take()
     try:
         assert again == name  # reused, not copied again
-        with _connect(again) as connection:
+        with connect(again) as connection:
             assert connection.execute("SELECT count(*) FROM login_throttle").fetchone() == (0,)
             assert connection.execute("SELECT * FROM id_counters ORDER BY name").fetchall() == seeds
             version = connection.execute("SELECT nextval('adapters_version_seq')").fetchone()
@@ -33,13 +33,13 @@ def test_a_reused_database_is_emptied_back_to_the_template(postgres_pool: Postgr
 
 def test_a_database_whose_schema_a_test_changed_is_not_reused(postgres_pool: PostgresPool) -> None:
     name = postgres_pool.take()
-    with _connect(name) as connection:
+    with connect(name) as connection:
         connection.execute("ALTER TABLE login_throttle ADD COLUMN note text")
     postgres_pool.give_back(name)
 
     other = postgres_pool.take()
     try:
-        with _connect(other) as connection:
+        with connect(other) as connection:
             columns = {row[0] for row in connection.execute(COLUMNS)}
     finally:
         postgres_pool.give_back(other)
