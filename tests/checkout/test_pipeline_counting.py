@@ -19,7 +19,7 @@ from pipeline_fakes import (
 from ebrcs.checkout.models import EventKind
 from ebrcs.checkout.pipeline import CheckoutPipeline, PipelineConfig
 from ebrcs.checkout.synthetic import ITEM_HEIGHT, ROI_BASKET, CheckoutVideo, ItemPhoto, ItemTrip
-from ebrcs.recognition.types import Recognition
+from ebrcs.recognition.types import ProductMatch, Recognition
 
 SIZE = (320, 180)
 
@@ -232,3 +232,39 @@ def test_item_resting_0_3_s_is_recognised_from_views_fully_in_view(
     ]
     item_height = SIZE[1] * ITEM_HEIGHT
     assert recogniser.shapes and all(abs(h - item_height) <= 3 for h, _ in recogniser.shapes)
+
+
+class HesitantRecogniser(ColourRecogniser):
+    """Sees the product, but its first views leave the runner-up close behind."""
+
+    def recognise(self, images: Sequence[np.ndarray]) -> list[Recognition]:
+        first_look = self.calls == 0
+        results = super().recognise(images)
+        if not first_look:
+            return results
+        return [
+            Recognition(
+                [
+                    ProductMatch(r.matches[0].product_id, 0.9),
+                    ProductMatch(r.matches[1].product_id, 0.89),
+                ],
+                None,
+            )
+            for r in results
+        ]
+
+
+@pytest.mark.parametrize(("retries", "named"), [(2, True), (0, False)])
+def test_an_unsure_item_still_in_view_is_tried_again_on_later_views(
+    photos: dict[str, ItemPhoto], retries: int, named: bool
+) -> None:
+    config = PipelineConfig(retries=retries, accept_score=0.8, accept_margin=0.05, floor_score=0.5)
+    pipeline = CheckoutPipeline(HesitantRecogniser(), config)
+    clip = video(trip(photos["Tomato"], 0.5, dwell=2.0))
+    events = [e for i, f in enumerate(clip.frames()) for e in pipeline.process(f, i / 10).events]
+    (event,) = events
+    assert (event.kind == EventKind.ADD) is named
+    assert event.unsure is not named
+    if not named:
+        assert event.candidates[0].product_id == product_id("Tomato")
+        assert event.crop_rgb is not None
