@@ -13,7 +13,7 @@ from ebrcs.adaptation.fit import fit_on_vectors, views_per_photo
 from ebrcs.config import Settings
 from ebrcs.embedding.registry import load_embedder
 
-SMALL = AdapterConfig(views_per_photo=2, whiten_dims=24, dim=8, epochs=3, batch_size=16)
+SMALL = AdapterConfig(views_per_photo=2, dim=3, head_epochs=2, batch_size=16)
 
 
 def product_photo(kind: int, seed: int) -> np.ndarray:
@@ -59,8 +59,8 @@ def test_fitted_adapter_names_its_backbone_and_maps_to_unit_vectors(embedder, ca
     out = adapter.transform(embedder.embed([product_photo(0, 99)]))
     assert out.shape == (1, SMALL.dim)
     np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, atol=1e-5)
-    assert steps[-1] == (8 + SMALL.epochs, 8 + SMALL.epochs)
-    assert [done for done, _ in steps] == list(range(1, 8 + SMALL.epochs + 1))
+    assert steps[-1] == (8 + SMALL.head_epochs, 8 + SMALL.head_epochs)
+    assert [done for done, _ in steps] == list(range(1, 8 + SMALL.head_epochs + 1))
     assert dict(adapter.details)["views_per_photo"] == 2
 
 

@@ -72,7 +72,8 @@ def run(root: Path, refs: str | Path, queries: str | Path, *options: str) -> str
 
 
 def test_json_report_counts_the_first_k_refs_of_each_class(collection: Path) -> None:
-    report = json.loads(run(collection, "refs.txt", "queries.txt", "--shots", "2", "--json"))
+    options = ("--shots", "2", "--adapter", "none", "--json")
+    report = json.loads(run(collection, "refs.txt", "queries.txt", *options))
     assert report.keys() >= KEYS
     assert report["embedder"] == "mobilenet_v2"
     assert (report["n_classes"], report["n_refs"], report["n_queries"]) == (3, 6, 6)
@@ -80,24 +81,45 @@ def test_json_report_counts_the_first_k_refs_of_each_class(collection: Path) -> 
 
 
 def test_queries_that_are_registered_photos_are_all_recognised(collection: Path) -> None:
-    report = json.loads(run(collection, "refs.txt", "queries.txt", "--json"))
+    report = json.loads(run(collection, "refs.txt", "queries.txt", "--adapter", "none", "--json"))
     assert report["n_refs"] == 12
     assert report["top1"] == 1.0
     assert report["top5"] == 1.0
     assert report["coarse_top1"] == 1.0
 
 
+def test_adapter_is_fitted_on_the_refs_by_default_as_the_server_does(collection: Path) -> None:
+    report = json.loads(run(collection, "refs.txt", "queries.txt", "--shots", "2", "--json"))
+    assert report["adapter_version"] is not None and len(report["adapter_version"]) == 16
+    assert report["fit_seconds"] > 0
+    assert report["top1"] == 1.0
+
+
+def test_adapter_none_recognises_with_raw_vectors(collection: Path) -> None:
+    options = ("--shots", "2", "--adapter", "none", "--json")
+    report = json.loads(run(collection, "refs.txt", "queries.txt", *options))
+    assert report["adapter_version"] is None and report["fit_seconds"] is None
+
+
+def test_adapter_default_follows_the_server_setting(
+    collection: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EBRCS_ADAPTER_AUTO_REFIT", "false")
+    report = json.loads(run(collection, "refs.txt", "queries.txt", "--shots", "1", "--json"))
+    assert report["adapter_version"] is None
+
+
 def test_text_report_names_classes_from_classes_csv(collection: Path) -> None:
     (collection / "swapped.txt").write_text(
         "photos/class0/0.jpg, 1, 0\nphotos/class1/0.jpg, 0, 0\nphotos/class2/0.jpg, 2, 1\n"
     )
-    output = run(collection, "refs.txt", "swapped.txt", "--shots", "1")
+    output = run(collection, "refs.txt", "swapped.txt", "--shots", "1", "--adapter", "none")
     assert "top-1 33.3%" in output
     assert "Stripes -> Checks" in output and "Checks -> Stripes" in output
 
 
 def test_evaluation_never_touches_the_configured_database(collection: Path, tmp_path: Path) -> None:
-    run(collection, "refs.txt", "queries.txt", "--json")
+    run(collection, "refs.txt", "queries.txt", "--shots", "1", "--adapter", "fit", "--json")
     assert not (tmp_path / "var").exists()
 
 

@@ -1,11 +1,12 @@
-"""Fitting an adapter on the registered photos alone: views, whitening, a cosine-softmax head.
+"""Fitting an adapter on the registered photos alone: augmented views and a discriminant map.
 
 Every registered photo and a few augmented views of it are embedded with the frozen backbone.
-A PCA whitening fitted on those vectors evens out the directions ImageNet features spend on
-everything but these products; a linear head trained on the whitened vectors with a
-normalised-softmax loss (one learned proxy per product, cosine logits over a temperature)
-then pulls each product's views together and apart from the others. Nothing but the photos
-a shop registered is used, so the fit is what a shop's server can do by itself.
+How a product's vectors spread (its photos and views) is the nuisance to ignore: the map first
+whitens that within-product scatter (regularised by adding ``shrink`` times its mean variance),
+then keeps the directions along which the products' means differ most (a regularised linear
+discriminant, in closed form). A cosine-softmax head against one learned proxy per product can
+refine that map (``head_epochs``). Nothing but the photos a shop registered is used, so a fit
+is what a shop's server can do by itself.
 """
 
 from __future__ import annotations
@@ -44,12 +45,14 @@ class AdapterConfig:
     """Augmented views embedded per registered photo."""
     max_views: int = 24_000
     """Bound on the views embedded for one fit (time and memory): big catalogues get fewer each."""
-    whiten_dims: int = 512
-    whiten_shrink: float = 0.1
-    """Added to every whitening variance, as a share of their mean: keeps noise from blowing up."""
+    shrink: float = 0.5
+    """Added to every within-product variance, as a share of their mean: few photos spread in
+    few directions, and an unregularised whitening would blow the others up."""
     dim: int = 256
-    temperature: float = 0.05
-    epochs: int = 30
+    """Most dimensions of adapted vectors; C products have at most C - 1 discriminant ones."""
+    head_epochs: int = 0
+    """Epochs of cosine-softmax training after the closed form (0: none; it did not help)."""
+    temperature: float = 0.1
     batch_size: int = 256
     learning_rate: float = 1e-3
 
@@ -94,7 +97,7 @@ def fit_adapter(
         raise ValueError("an adapter needs photos or vectors of at least two products")
     n_photos = sum(len(photos_by_product.get(key, ())) for key in products)
     per_photo = views_per_photo(n_photos, config)
-    total = n_photos + config.epochs
+    total = n_photos + config.head_epochs
     began = time.monotonic()
     vectors, labels = [], []
     done = 0
@@ -155,7 +158,7 @@ def fit_on_vectors(
     details: Mapping[str, object] | None = None,
     progress: Progress | None = None,
 ) -> Adapter:
-    """Fit the whitening and the head on raw backbone vectors labelled by product (0..C-1)."""
+    """Fit the map on raw backbone vectors labelled by product (``0 .. C-1``)."""
     config = config or AdapterConfig()
     vectors = np.asarray(vectors, dtype=np.float32)
     labels = np.asarray(labels, dtype=np.int64)
@@ -164,39 +167,67 @@ def fit_on_vectors(
     n_products = int(labels.max()) + 1 if len(labels) else 0
     if n_products < 2 or len(np.unique(labels)) != n_products:
         raise ValueError("labels must number at least two products 0..C-1, each present")
-    mean, whitening = _whitening(vectors, config.whiten_dims, config.whiten_shrink)
-    head = _train_head(
-        (vectors - mean) @ whitening,
-        labels,
-        n_products,
-        seed=seed,
-        config=config,
-        progress=progress or (lambda _done, _total: None),
-    )
+    mean = vectors.mean(axis=0, dtype=np.float64)
+    sums = np.zeros((n_products, vectors.shape[1]))
+    np.add.at(sums, labels, vectors)
+    means = sums / np.bincount(labels, minlength=n_products)[:, None]
+    whiten = _within_product_whitening(vectors, labels, means, config.shrink)
+    _, _, axes = np.linalg.svd(whiten(means - mean), full_matrices=False)
+    axes = axes[: min(config.dim, n_products - 1)]
+    # SVD axes have arbitrary signs; fixing them keeps a fit identical across machines.
+    axes *= np.sign(axes[np.arange(len(axes)), np.abs(axes).argmax(axis=1)])[:, None]
+    projection = whiten(axes).T  # the whitening is symmetric
+    if config.head_epochs:
+        projection = projection @ _train_head(
+            (vectors - mean) @ projection,
+            labels,
+            n_products,
+            seed=seed,
+            config=config,
+            progress=progress or (lambda _done, _total: None),
+        )
     return Adapter(
         backbone_id,
         mean,
-        whitening @ head,
+        projection,
         {"config": asdict(config), "seed": seed, "vectors": len(vectors), **(details or {})},
     )
 
 
-def _whitening(vectors: np.ndarray, dims: int, shrink: float) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and the ``[dim, k]`` map onto the top ``k`` principal axes at unit variance."""
-    mean = vectors.mean(axis=0)
-    # The SVD of the centred rows gives the covariance's axes without forming it: cheaper
-    # than an eigendecomposition when there are fewer rows than dimensions.
-    _, singular, rows = np.linalg.svd((vectors - mean).astype(np.float64), full_matrices=False)
-    keep = min(dims, len(vectors) - 1, vectors.shape[1])
-    values, axes = singular[:keep] ** 2 / len(vectors), rows[:keep].T
-    scale = 1.0 / np.sqrt(values + shrink * values.mean() + 1e-12)
-    # Axes have arbitrary signs; fixing them keeps a fit identical across machines.
-    axes = axes * np.sign(axes[np.abs(axes).argmax(axis=0), np.arange(keep)])
-    return mean.astype(np.float32), (axes * scale).astype(np.float32)
+def _within_product_whitening(
+    vectors: np.ndarray, labels: np.ndarray, means: np.ndarray, shrink: float
+) -> Callable[[np.ndarray], np.ndarray]:
+    """``rows -> rows @ S^(-1/2)`` for the shrunk within-product scatter ``S``.
+
+    ``S = R'R / n + f I`` with ``R`` each vector less its product's mean and ``f`` = ``shrink``
+    times the mean variance of ``R'R / n``. Only the span of ``R`` is decomposed, so a few
+    hundred photos cost a few hundred dimensions, not the backbone's thousands.
+    """
+    n, d = vectors.shape
+    if n < d:
+        residuals = vectors - means[labels]
+        gram, mixes = np.linalg.eigh(residuals @ residuals.T)
+        kept = gram > 1e-9 * max(gram.max(), 1e-30)
+        axes = residuals.T @ (mixes[:, kept] / np.sqrt(gram[kept]))
+        values = gram[kept] / n
+    else:
+        scatter = np.zeros((d, d))
+        for first in range(0, n, 4096):
+            chunk = vectors[first : first + 4096] - means[labels[first : first + 4096]]
+            scatter += chunk.T @ chunk
+        values, axes = np.linalg.eigh(scatter / n)
+        values = np.clip(values, 0.0, None)
+    floor = max(shrink * values.sum() / d, 1e-12)
+    gains = 1.0 / np.sqrt(values + floor) - 1.0 / np.sqrt(floor)
+
+    def whiten(rows: np.ndarray) -> np.ndarray:
+        return rows / np.sqrt(floor) + ((rows @ axes) * gains) @ axes.T
+
+    return whiten
 
 
 def _train_head(
-    whitened: np.ndarray,
+    adapted: np.ndarray,
     labels: np.ndarray,
     n_products: int,
     *,
@@ -204,27 +235,28 @@ def _train_head(
     config: AdapterConfig,
     progress: Progress,
 ) -> np.ndarray:
-    """A ``[k, dim]`` map trained with cosine softmax against one learned proxy per product."""
-    features = torch.from_numpy(np.ascontiguousarray(whitened, dtype=np.float32))
+    """A square map trained with cosine softmax against one learned proxy per product.
+
+    It starts as the identity and each proxy as its product's mean direction, so training
+    refines the closed-form map rather than replacing it.
+    """
+    features = torch.from_numpy(np.ascontiguousarray(adapted, dtype=np.float32))
     targets = torch.from_numpy(labels)
-    dim = min(config.dim, features.shape[1])
-    # Start from the top principal axes: the untrained head is plain whitening.
-    weight = torch.nn.Parameter(torch.eye(features.shape[1], dim))
+    weight = torch.nn.Parameter(torch.eye(features.shape[1]))
     with torch.no_grad():
-        start = torch.nn.functional.normalize(features @ weight, dim=1)
-        sums = torch.zeros(n_products, dim).index_add_(0, targets, start)
+        start = torch.nn.functional.normalize(features, dim=1)
+        sums = torch.zeros(n_products, features.shape[1]).index_add_(0, targets, start)
     proxies = torch.nn.Parameter(torch.nn.functional.normalize(sums, dim=1))
     optimiser = torch.optim.Adam([weight, proxies], lr=config.learning_rate)
     generator = torch.Generator().manual_seed(seed)
-    for epoch in range(config.epochs):
+    for epoch in range(config.head_epochs):
         order = torch.randperm(len(features), generator=generator)
-        for first in range(0, len(order), config.batch_size):
-            batch = order[first : first + config.batch_size]
+        for batch in order.split(config.batch_size):
             embedded = torch.nn.functional.normalize(features[batch] @ weight, dim=1)
             logits = embedded @ torch.nn.functional.normalize(proxies, dim=1).T
             loss = torch.nn.functional.cross_entropy(logits / config.temperature, targets[batch])
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
-        progress(epoch + 1, config.epochs)
-    return weight.detach().numpy()
+        progress(epoch + 1, config.head_epochs)
+    return weight.detach().numpy().astype(np.float64)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -14,6 +15,13 @@ from ebrcs.progress import progress_bar
 from ebrcs.recognition.evaluation import Report, class_names, evaluate, first_per_class, read_list
 
 eval_app = typer.Typer(help="Measure recognition.", no_args_is_help=True)
+
+
+class Adapting(StrEnum):
+    """Whether ``ebrcs eval recognition`` fits an adapter on the refs it registers."""
+
+    FIT = "fit"
+    NONE = "none"
 
 
 def _list_path(path: Path, root: Path) -> Path:
@@ -34,6 +42,10 @@ def _print(report: Report) -> None:
         f"embedding {report.embed_ms_per_image:.1f} ms/image, "
         f"search {report.search_ms_per_query:.2f} ms/query"
     )
+    if report.adapter_version is not None:
+        typer.echo(
+            f"adapter {report.adapter_version} fitted on the refs in {report.fit_seconds:.0f} s"
+        )
     if report.confused:
         typer.echo("most confused (true -> recognised as):")
         for true, guess, count in report.confused:
@@ -46,6 +58,12 @@ def recognition(
     refs: Path = typer.Option(..., help="list of reference photos (e.g. train.txt)"),
     queries: Path = typer.Option(..., help="list of query photos (e.g. val.txt)"),
     shots: int = typer.Option(0, min=0, help="reference photos per product; 0 = all"),
+    adapter: Adapting | None = typer.Option(
+        None,
+        help="fit an adapter on the registered refs as the server does, or none "
+        "(default: what the server does, EBRCS_ADAPTER_AUTO_REFIT)",
+        case_sensitive=False,
+    ),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
 ) -> None:
     """Register the first K refs per class in memory, recognise the queries, report accuracy.
@@ -53,6 +71,8 @@ def recognition(
     Uses the configured embedder and the product index code, never the configured database.
     """
     settings = get_settings()
+    if adapter is None:
+        adapter = Adapting.FIT if settings.adapter_auto_refit else Adapting.NONE
     embedder = load_embedder(settings)
     try:
         catalogue = first_per_class(read_list(_list_path(refs, root), root), shots)
@@ -67,6 +87,7 @@ def recognition(
             catalogue=catalogue,
             queries=query_photos,
             names=class_names(root),
+            adapt=adapter is Adapting.FIT,
             tick=bar.update,
         )
     if as_json:

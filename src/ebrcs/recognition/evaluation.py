@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ebrcs.adaptation.fit import fit_adapter
 from ebrcs.catalog.index import ProductIndex
 from ebrcs.config import Settings
 from ebrcs.embedding.base import Embedder
@@ -47,6 +48,9 @@ class Report:
     embed_ms_per_image: float
     search_ms_per_query: float
     confused: list[tuple[str, str, int]] = field(default_factory=list)
+    adapter_version: str | None = None
+    """The adapter fitted on the references, as the server fits one; None when off."""
+    fit_seconds: float | None = None
 
 
 def read_list(path: Path, root: Path) -> list[LabelledPhoto]:
@@ -121,23 +125,46 @@ def evaluate(
     catalogue: Sequence[LabelledPhoto],
     queries: Sequence[LabelledPhoto],
     names: dict[str, str],
+    adapt: bool = False,
     tick: Callable[[int], None] = lambda _count: None,
 ) -> Report:
-    """Register ``catalogue`` (one product per fine label) in memory, recognise every query."""
+    """Register ``catalogue`` (one product per fine label) in memory, recognise every query.
+
+    With ``adapt`` an adapter is fitted on the registered photos and their stored vectors
+    exactly as the server fits one (``fit_adapter``, the configured seed and bound), and both
+    the index and the queries are adapted by it; the queries play no part in the fit.
+    """
     if not catalogue or not queries:
         raise ValueError("both the reference and the query list must hold photos")
     product_of = {label: uuid.uuid4() for label in dict.fromkeys(p.fine for p in catalogue)}
     label_of = {product: label for label, product in product_of.items()}
     coarse_of = {p.fine: p.coarse for p in catalogue}
 
-    index = ProductIndex(embedder.dim, settings.index_kind, embedder_id=embedder.id)
     ref_vectors, _ = _embed(embedder, catalogue, settings, tick)
+    query_vectors, embed_seconds = _embed(embedder, queries, settings, tick)
+    adapter, fit_seconds = None, None
+    if adapt:
+        began = time.perf_counter()
+        adapter = fit_adapter(
+            {label: [p.path for p in catalogue if p.fine == label] for label in product_of},
+            embedder,
+            raw_by_product={
+                label: ref_vectors[[p.fine == label for p in catalogue]] for label in product_of
+            },
+            seed=settings.adapter_fit_seed,
+            deadline_seconds=settings.adapter_fit_max_seconds,
+        )
+        fit_seconds = time.perf_counter() - began
+        ref_vectors, query_vectors = (
+            adapter.transform(ref_vectors),
+            adapter.transform(query_vectors),
+        )
+    index = ProductIndex(ref_vectors.shape[1], settings.index_kind, embedder_id=embedder.id)
     index.add(
         np.arange(1, len(catalogue) + 1, dtype=np.int64),
         ref_vectors,
         [product_of[p.fine] for p in catalogue],
     )
-    query_vectors, embed_seconds = _embed(embedder, queries, settings, tick)
     recogniser = Recogniser.from_settings(embedder, index, settings, top_k=EVALUATION_TOP_K)
     began = time.perf_counter()
     recognitions = recogniser.match(query_vectors)
@@ -176,4 +203,6 @@ def evaluate(
         embed_ms_per_image=1000 * embed_seconds / n,
         search_ms_per_query=1000 * search_seconds / n,
         confused=[(name(a), name(b), count) for (a, b), count in confusions.most_common(10)],
+        adapter_version=adapter.version if adapter else None,
+        fit_seconds=fit_seconds,
     )
