@@ -41,31 +41,37 @@ def catalogue() -> dict[str, list[np.ndarray]]:
     return {f"product-{k}": [product_photo(k, 10 * k + n) for n in range(2)] for k in range(4)}
 
 
-def test_fit_is_deterministic_for_a_seed(embedder, catalogue) -> None:
-    first = fit_adapter(catalogue, embedder, seed=1, config=SMALL)
-    again = fit_adapter(dict(reversed(catalogue.items())), embedder, seed=1, config=SMALL)
-    other = fit_adapter(catalogue, embedder, seed=2, config=SMALL)
-    assert first.to_bytes() == again.to_bytes()
-    assert first.version != other.version
-
-
-def test_fitted_adapter_names_its_backbone_and_maps_to_unit_vectors(embedder, catalogue) -> None:
+@pytest.fixture(scope="module")
+def fitted(embedder, catalogue):
+    """One fit shared by the tests that only read it, with the progress it reported."""
     steps: list[tuple[int, int]] = []
     adapter = fit_adapter(
         catalogue, embedder, config=SMALL, progress=lambda done, total: steps.append((done, total))
     )
+    return adapter, steps
+
+
+def test_fit_is_deterministic_for_a_seed(embedder, catalogue, fitted) -> None:
+    again = fit_adapter(dict(reversed(catalogue.items())), embedder, config=SMALL)
+    other = fit_adapter(catalogue, embedder, seed=1, config=SMALL)
+    assert again.to_bytes() == fitted[0].to_bytes()
+    assert other.version != fitted[0].version
+
+
+def test_fitted_adapter_names_its_backbone_and_maps_to_unit_vectors(embedder, fitted) -> None:
+    adapter, steps = fitted
     assert adapter.backbone_id == "mobilenet_v2" and adapter.input_dim == embedder.dim
     assert adapter.dim == SMALL.dim
     out = adapter.transform(embedder.embed([product_photo(0, 99)]))
     assert out.shape == (1, SMALL.dim)
     np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, atol=1e-5)
-    assert steps[-1] == (8 + SMALL.head_epochs, 8 + SMALL.head_epochs)
-    assert [done for done, _ in steps] == list(range(1, 8 + SMALL.head_epochs + 1))
+    total = 8 + SMALL.head_epochs
+    assert steps == [(done, total) for done in range(1, total + 1)]
     assert dict(adapter.details)["views_per_photo"] == 2
 
 
-def test_adapted_new_photo_is_nearest_its_own_product(embedder, catalogue) -> None:
-    adapter = fit_adapter(catalogue, embedder, config=SMALL)
+def test_adapted_new_photo_is_nearest_its_own_product(embedder, catalogue, fitted) -> None:
+    adapter = fitted[0]
     keys = sorted(catalogue)
     refs = adapter.transform(embedder.embed([catalogue[key][0] for key in keys]))
     queries = adapter.transform(embedder.embed([product_photo(k, 500 + k) for k in range(4)]))
@@ -73,7 +79,7 @@ def test_adapted_new_photo_is_nearest_its_own_product(embedder, catalogue) -> No
 
 
 def test_photos_may_be_paths_and_stored_vectors_are_not_embedded_again(
-    embedder, catalogue, tmp_path: Path
+    embedder, catalogue, fitted, tmp_path: Path
 ) -> None:
     paths, raw = {}, {}
     for key, photos in catalogue.items():
@@ -86,7 +92,7 @@ def test_photos_may_be_paths_and_stored_vectors_are_not_embedded_again(
     raw["imported"] = raw["product-0"][:1] * 0.5 + raw["product-1"][:1] * 0.5
     from_paths = fit_adapter(paths, embedder, raw_by_product=raw, config=SMALL)
     assert dict(from_paths.details)["products"] == 5
-    assert fit_adapter(catalogue, embedder, config=SMALL).version != from_paths.version
+    assert fitted[0].version != from_paths.version
 
 
 def test_fit_past_its_deadline_is_abandoned(embedder, catalogue) -> None:
