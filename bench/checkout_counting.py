@@ -43,7 +43,8 @@ import matplotlib
 import numpy as np
 import torch
 
-from ebrcs.catalog.index import ProductIndex
+from ebrcs.adaptation import fit_adapter
+from ebrcs.catalog.index import RAW_SPACE, ProductIndex, VectorSpace
 from ebrcs.checkout.models import EventKind
 from ebrcs.checkout.pipeline import CheckoutPipeline, PipelineConfig
 from ebrcs.checkout.pipeline.detect import ForegroundDetector
@@ -105,8 +106,12 @@ class Catalogue:
     names: dict[uuid.UUID, str]
 
 
-def build_catalogue(embedder: Embedder, settings: Settings) -> Catalogue:
-    """Register ``PHOTOS_PER_PRODUCT`` train photos of every class but the held-out ones."""
+def build_catalogue(embedder: Embedder, settings: Settings, *, adapt: bool = False) -> Catalogue:
+    """Register ``PHOTOS_PER_PRODUCT`` train photos of every class but the held-out ones.
+
+    ``adapt``: the index holds the vectors through an adapter fitted on those photos (seed 0),
+    as ``ebrcs catalog adapt`` would fit it.
+    """
     train = load_photos(DATASET, "train.txt")
     labels = sorted({photo.label for photo in train})
     held_out = set(labels[:: len(labels) // HELD_OUT][:HELD_OUT])
@@ -116,7 +121,12 @@ def build_catalogue(embedder: Embedder, settings: Settings) -> Catalogue:
             by_label[photo.label].append(photo)
     registered = [photo for photos in by_label.values() for photo in photos]
     images = [cv2.cvtColor(cv2.imread(str(p.path)), cv2.COLOR_BGR2RGB) for p in registered]
-    index = ProductIndex(embedder.dim, "flat", embedder_id=embedder.id)
+    space = RAW_SPACE
+    if adapt:
+        photos = {label: [photo.path for photo in group] for label, group in by_label.items()}
+        adapter = fit_adapter(photos, embedder, seed=0)
+        space = VectorSpace(tag=adapter.version, transform=adapter.transform, dim=adapter.dim)
+    index = ProductIndex(embedder.dim, "flat", embedder_id=embedder.id, space=space)
     index.add(
         np.arange(1, len(registered) + 1),
         embedder.embed(images),
@@ -525,6 +535,9 @@ def main() -> None:
     parser.add_argument("--distributions", action="store_true", help="record track scores instead")
     parser.add_argument("--votes", type=int, help="views a track is recognised from")
     parser.add_argument(
+        "--adapter", action="store_true", help="search through an adapter fitted on the catalogue"
+    )
+    parser.add_argument(
         "--aggregations", nargs="+", default=["mean", "vote"], help="with --distributions"
     )
     args = parser.parse_args()
@@ -533,7 +546,7 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     settings = Settings()
     started = time.perf_counter()
-    catalogue = build_catalogue(load_embedder(settings), settings)
+    catalogue = build_catalogue(load_embedder(settings), settings, adapt=args.adapter)
     val = load_photos(DATASET, "val.txt")
     unknown = [p for p in val if p.label in catalogue.held_out] + make_cards(OUT / "cards")
     conditions = {

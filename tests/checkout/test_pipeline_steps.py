@@ -11,7 +11,7 @@ import pytest
 import supervision as sv
 
 from ebrcs.checkout.models import EventKind
-from ebrcs.checkout.pipeline.count import ItemCounter
+from ebrcs.checkout.pipeline.count import CountEvent, ItemCounter
 from ebrcs.checkout.pipeline.detect import ForegroundDetector
 from ebrcs.checkout.pipeline.recognise import AcceptanceRule, Identity, mean_vector, vote
 from ebrcs.checkout.pipeline.zone import ItemZone
@@ -197,3 +197,26 @@ def test_mp4_can_be_read_back(tmp_path: Path) -> None:
     capture = cv2.VideoCapture(str(path))
     assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 5
     capture.release()
+
+
+def test_item_that_vanishes_into_a_neighbour_just_inside_the_zone_is_counted_at_its_end() -> None:
+    """It was carried into the zone and merged with a resting item before the zone held it."""
+    counter = ItemCounter(zone_frames=2, track_timeout=1.0)
+    apple = Identity(APPLE, 0.9, True)
+
+    def seen(t: float, inside: bool) -> list[CountEvent]:
+        detections = sv.Detections(
+            xyxy=np.array([[100, 50, 160, 110]], float), tracker_id=np.array([1])
+        )
+        zone = np.array([inside])
+        events, _ = counter.update(detections, zone, {}, timestamp=t, frame_size=(320, 180))
+        return events
+
+    assert seen(0.0, False) == [] and seen(0.1, True) == []
+    empty = sv.Detections.empty()
+    empty.tracker_id = np.zeros(0, dtype=int)
+    events, ended = counter.update(
+        empty, np.zeros(0, bool), {1: apple}, timestamp=1.2, frame_size=(320, 180)
+    )
+    assert [(event.kind, event.product_id) for event in events] == [(EventKind.ADD, APPLE)]
+    assert ended == {1}

@@ -48,6 +48,8 @@ class _Track:
     born_inside: bool
     streak: int = 0
     """Consecutive frames the raw zone test disagreed with ``inside``."""
+    last_inside: bool = False
+    """The raw zone test of its last sighting: where an item decided as its track ends was."""
     identity: Identity | None = None
     counted: uuid.UUID | None = None
     """The product this physical item added to the cart (possibly through an earlier track)."""
@@ -135,13 +137,17 @@ class ItemCounter:
             track.box = box
             track.left_view = self._at_edge(box, frame_size)
             if zoned:
+                track.last_inside = raw_inside
                 self._follow_zone(track, track_id, raw_inside, timestamp, events)
+        ended = self.ending(timestamp)
         for track_id, identity in identities.items():
             track = self._tracks.get(track_id)
             if track is not None:
                 track.identity = identity
-                self._on_identity(track, track_id, zoned, timestamp, events)
-        ended = self.ending(timestamp)
+                # A track decided as it ends (it merged into a neighbour, say) counts where it
+                # was last seen, even if the zone's hysteresis had not caught up yet.
+                ends_inside = track_id in ended and track.last_inside
+                self._on_identity(track, track_id, zoned, ends_inside, timestamp, events)
         for track_id in ended:
             self._lost.append((timestamp, self._tracks.pop(track_id)))
         self._lost = [
@@ -228,10 +234,16 @@ class ItemCounter:
         track.reported = False
 
     def _on_identity(
-        self, track: _Track, track_id: int, zoned: bool, timestamp: float, events: list[CountEvent]
+        self,
+        track: _Track,
+        track_id: int,
+        zoned: bool,
+        ends_inside: bool,
+        timestamp: float,
+        events: list[CountEvent],
     ) -> None:
         """A track was just recognised: count it if it is where counting happens."""
-        if not zoned or track.inside:
+        if not zoned or track.inside or ends_inside:
             self._add_or_report(track, track_id, timestamp, events)
         elif track.exited:
             track.exited = False
