@@ -553,7 +553,8 @@ def main() -> None:
         "val photos": [p for p in val if p.label not in catalogue.held_out],
         "registered photos": catalogue.registered,
     }
-    config = PipelineConfig.from_settings(settings, **({"votes": args.votes} if args.votes else {}))
+    overrides = {"votes": args.votes} if args.votes else {}
+    config = PipelineConfig.from_settings(settings, adapted=args.adapter, **overrides)
     if args.distributions:
         report: dict[str, Any] = {}
         for condition, photos in conditions.items():

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ebrcs import metrics
 from ebrcs.catalog import service as catalog
+from ebrcs.catalog.index import RAW_SPACE
 from ebrcs.checkout import cart, service, unsure
 from ebrcs.checkout.models import EventKind
 from ebrcs.checkout.pipeline import CheckoutPipeline, CountEvent, FrameResult, PipelineConfig
@@ -257,11 +258,15 @@ def _event_out(
     )
 
 
+def pipeline_config(runtime: Runtime) -> PipelineConfig:
+    """The pipeline the settings ask for, judged in the vector space the index searches now."""
+    adapted = runtime.index.space.tag != RAW_SPACE.tag
+    return PipelineConfig.from_settings(runtime.settings, adapted=adapted)
+
+
 def open_live_checkout(runtime: Runtime, session_id: uuid.UUID, roi: Roi | None) -> LiveCheckout:
     """A fresh pipeline for the session, recognising against the runtime's product index."""
-    pipeline = CheckoutPipeline(
-        runtime.recogniser, PipelineConfig.from_settings(runtime.settings), roi
-    )
+    pipeline = CheckoutPipeline(runtime.recogniser, pipeline_config(runtime), roi)
     return LiveCheckout(
         session_id=session_id,
         pipeline=pipeline,

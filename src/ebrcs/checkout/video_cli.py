@@ -12,8 +12,9 @@ import typer
 from tqdm import tqdm
 
 from ebrcs.catalog import service as catalog
+from ebrcs.checkout.live import pipeline_config
 from ebrcs.checkout.models import EventKind
-from ebrcs.checkout.pipeline import CheckoutPipeline, CountEvent, PipelineConfig, check_polygon
+from ebrcs.checkout.pipeline import CheckoutPipeline, CountEvent, check_polygon
 from ebrcs.checkout.pipeline.frames import VideoFrames
 from ebrcs.config import get_settings
 from ebrcs.errors import DomainError
@@ -91,7 +92,7 @@ def checkout_video(
         raise typer.Exit(1) from error
     runtime = Runtime.start(settings)
     try:
-        config = PipelineConfig.from_settings(settings)
+        config = pipeline_config(runtime)
         pipeline = CheckoutPipeline(runtime.recogniser, config, polygon)
         events: list[CountEvent] = []
         processed, started = 0, time.perf_counter()

@@ -43,10 +43,11 @@ class PipelineConfig:
     """Consecutive sightings before a blob becomes a track."""
     lost_seconds: float = 1.0
     """How long a track that lost its item may find it again."""
-    votes: int = 3
+    votes: int = 2
     """Good views (clear of the edge, near the largest, still) a track is recognised from."""
-    retries: int = 2
-    """Times an unsure track still in view is tried again on later views before settling."""
+    retries: int = 1
+    """Times an unsure track still in view is tried again, each on one later view (added to
+    the earlier ones), before it is settled."""
     aggregation: str = "mean"
     """``mean``: one search for the mean of the views' vectors; ``vote``: one per view."""
     max_motion: float = 0.08
@@ -65,13 +66,17 @@ class PipelineConfig:
     """A track starting this soon near a lost one continues the same item."""
 
     @classmethod
-    def from_settings(cls, settings: Settings, **overrides: object) -> PipelineConfig:
-        """The configuration the settings ask for."""
+    def from_settings(
+        cls, settings: Settings, *, adapted: bool = False, **overrides: object
+    ) -> PipelineConfig:
+        """The configuration the settings ask for; ``adapted``: the index searches through a
+        catalogue adapter, whose scores take their own thresholds."""
+        prefix = "checkout_adapted_" if adapted else "checkout_"
         values: dict[str, object] = {
             "remove_on_exit": settings.checkout_remove_on_exit,
-            "accept_score": settings.checkout_accept_score,
-            "accept_margin": settings.checkout_accept_margin,
-            "floor_score": settings.checkout_floor_score,
+            "accept_score": getattr(settings, f"{prefix}accept_score"),
+            "accept_margin": getattr(settings, f"{prefix}accept_margin"),
+            "floor_score": getattr(settings, f"{prefix}floor_score"),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

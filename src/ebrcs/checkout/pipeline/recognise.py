@@ -222,8 +222,9 @@ class TrackRecogniser:
             if track_id in self._decided:
                 continue
             good = self._good_views(track)
-            if len(good) >= self.votes:
-                batch[track_id] = good[: self.votes]
+            wanted = self.votes if track.tries == 0 else 1
+            if len(good) >= wanted:
+                batch[track_id] = good[:wanted]
             elif track_id in ending:
                 seen = track.best or track.partial
                 fallback = good or ([seen] if seen is not None else [])
