@@ -20,7 +20,7 @@ HNSW_EF_SEARCH = 256
 # RERANK_FACTOR x k candidates (at least RERANK_MIN), which are re-ranked exactly by their
 # full stored vectors. Chosen from `ebrcs bench search` (docs/PERFORMANCE.md).
 PCA_DIM = 128
-PCA_EF_SEARCH = 256
+PCA_EF_SEARCH = 768
 RERANK_FACTOR = 3
 RERANK_MIN = 192
 # The graph is made once this many vectors are stored (below it an exact scan is fast anyway),
