@@ -22,6 +22,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -246,26 +247,44 @@ def main() -> None:
         default=AdapterConfig.max_views,
         help="views one fit embeds (the server's bound by default; lower for a quick swap run)",
     )
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="keep the catalogue in this folder; a later run with it skips part 1 (SQLite only)",
+    )
     parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="ebrcs-adapter-bench-") as work:
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+    folder = (
+        contextlib.nullcontext(str(args.keep))
+        if args.keep
+        else tempfile.TemporaryDirectory(prefix="ebrcs-adapter-bench-")
+    )
+    with folder as work:
         url = os.environ.get("EBRCS_DATABASE_URL") or f"sqlite:///{Path(work) / 'bench.db'}"
         settings = Settings(data_dir=Path(work) / "var", database_url=url, jwt_secret="bench")
         migrate.upgrade(settings.resolved_database_url)
         sessions = session_factory(settings)
-        with sessions() as db:
-            if db.scalar(text("SELECT count(*) FROM products")):
-                raise SystemExit("the bench needs an empty catalogue database")
         embedder = load_embedder(settings)
+        with sessions() as db:
+            existing = db.scalar(text("SELECT count(*) FROM products")) or 0
+            adapters.retire_all(db=db, embedder_id=embedder.id)  # a kept run's last fit
+            db.commit()
+        if existing and not (args.keep and existing == args.products):
+            raise SystemExit("the bench needs an empty catalogue database")
         figures: dict[str, object] = {
             "products": args.products,
             "photos": args.photos,
             "max_views": args.max_views,
         }
         print(f"1. registering {args.products} products x {args.photos} photos ({embedder.id})")
-        figures["register_seconds"] = fill_catalogue(
-            sessions, settings, embedder, args.products, args.photos
-        )
+        if existing:
+            print(f"   kept from an earlier run in {args.keep}")
+        else:
+            figures["register_seconds"] = fill_catalogue(
+                sessions, settings, embedder, args.products, args.photos
+            )
 
         print("2. fitting the adapter as the background job does")
         began = time.perf_counter()

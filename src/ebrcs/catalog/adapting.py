@@ -58,10 +58,10 @@ def photos_to_fit(*, db: Session, images_dir: Path, up_to: int) -> dict[uuid.UUI
     return {product: [images_dir / file for file in files] for product, files in paths.items()}
 
 
-def vectors_to_fit(*, db: Session, up_to: int) -> dict[uuid.UUID, np.ndarray]:
+def vectors_to_fit(*, sessions: sessionmaker[Session], up_to: int) -> dict[uuid.UUID, np.ndarray]:
     """The stored raw vectors of every active product up to ``up_to`` (imported ones too)."""
     parts: dict[uuid.UUID, list[np.ndarray]] = {}
-    for stored in service.iter_active_vectors(db=db, above=0, up_to=up_to):
+    for stored in service.read_active_vectors(sessions=sessions, up_to=up_to):
         for product_id, vector in zip(stored.product_ids, stored.vectors, strict=True):
             parts.setdefault(product_id, []).append(vector)
     return {product: np.stack(vectors) for product, vectors in parts.items()}
@@ -107,7 +107,7 @@ def fit_and_store(
     with sessions() as db:
         state = adapters.catalogue_state(db=db)
         photos = photos_to_fit(db=db, images_dir=settings.images_dir, up_to=state.watermark)
-        raw = vectors_to_fit(db=db, up_to=state.watermark)
+    raw = vectors_to_fit(sessions=sessions, up_to=state.watermark)
     began = time.monotonic()
     adapter = fit_adapter(
         photos,

@@ -52,9 +52,11 @@ def build_from_database(
     with sessions() as db:
         # Read the highest id first: rows committed later reach the old index and its journal.
         watermark = service.highest_embedding_id(db=db)
-        for stored in service.iter_active_vectors(db=db, above=0, up_to=watermark):
-            built.add(stored.embedding_ids, stored.vectors, stored.product_ids)
         db.commit()
+    # Short transactions, mapped outside them: (de)activations committed between two batches
+    # are in the journal the swap replays, so the index still ends up as the database is.
+    for stored in service.read_active_vectors(sessions=sessions, up_to=watermark):
+        built.add(stored.embedding_ids, stored.vectors, stored.product_ids)
     built.mark_applied(watermark)
     return built
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from ebrcs.catalog.models import IdCounter, Product, ProductImage
 from ebrcs.errors import ErrorCode, NotFound
@@ -180,6 +180,27 @@ def iter_active_vectors(
     )
     for partition in db.execute(query).partitions():
         yield _stored(*zip(*partition, strict=True))
+
+
+def read_active_vectors(
+    *, sessions: sessionmaker[Session], up_to: int, batch_size: int = 2000
+) -> Iterator[StoredVectors]:
+    """Every active vector up to ``up_to``, in id order, each batch read in its own transaction.
+
+    For long reads beside live traffic: on SQLite every transaction holds the write lock
+    (``BEGIN IMMEDIATE``), so one spanning a whole catalogue would stall every registration.
+    Rows a batch reads are consistent with the database at that batch, not at the first.
+    """
+    above = 0
+    while True:
+        with sessions() as db:
+            batches = iter_active_vectors(db=db, above=above, up_to=up_to, batch_size=batch_size)
+            stored = next(batches, None)
+            db.commit()
+        if stored is None:
+            return
+        yield stored
+        above = int(stored.embedding_ids[-1])
 
 
 def vectors_by_id(*, db: Session, embedding_ids: Sequence[int]) -> StoredVectors:
