@@ -112,7 +112,7 @@ class Settings(BaseSettings):
     # The same three while the index searches through a catalogue adapter (its scores spread
     # wider: measured separately, same section of docs/PERFORMANCE.md).
     checkout_adapted_accept_score: float = Field(default=0.5, ge=-1.0, le=1.0)
-    checkout_adapted_accept_margin: float = Field(default=0.15, ge=0.0, le=2.0)
+    checkout_adapted_accept_margin: float = Field(default=0.25, ge=0.0, le=2.0)
     checkout_adapted_floor_score: float = Field(default=0.3, ge=-1.0, le=1.0)
     # Product picker of the web app: names whose fuzzy match (rapidfuzz WRatio, 0-100) to the
     # query scores below this are left out. On the dataset's 81 names the right name scores at
