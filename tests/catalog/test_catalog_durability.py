@@ -59,7 +59,7 @@ def test_readers_never_see_unknown_or_deactivated_products_while_writers_change_
                         db,
                         index,
                         settings,
-                        fields={"name": f"item {seed}"},
+                        fields={"name": f"item {seed}-{step}"},
                         uploads=[photo(colour, seed=i) for i in range(3)],
                     )
                 mine.append(product.id)
