@@ -59,11 +59,10 @@ from ebrcs.app import create_app
 from ebrcs.auth.deps import CurrentUser, current_user, require_admin
 from ebrcs.auth.models import Role, User
 from ebrcs.catalog.models import Product
-from ebrcs.checkout import cart
+from ebrcs.checkout import cart, crops
 from ebrcs.checkout import service as checkout_service
 from ebrcs.checkout.unsure import Candidate
 from ebrcs.config import Settings
-from ebrcs.orders import learning
 from ebrcs.orders.models import Order, OrderItem
 
 if TYPE_CHECKING:
@@ -124,7 +123,7 @@ class Objects:
         session_id, item_id = uuid.UUID(self.checkout_session_id), uuid.uuid4()
         settings = self.client.app.state.runtime.settings
         crop = np.full((32, 24, 3), 120, np.uint8)
-        path = learning.write_crop(learning.unsure_crop_path(settings, session_id, item_id), crop)
+        path = crops.write_crop(crops.unsure_crop_path(settings, session_id, item_id), crop)
         assert path is not None
         candidate = Candidate(uuid.UUID(self.product_id), 0.8)
         change = cart.CountedUnsure(item_id, [candidate], path.relative_to(settings.data_dir))

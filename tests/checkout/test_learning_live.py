@@ -13,11 +13,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
 from ebrcs.catalog.models import ProductImage
+from ebrcs.checkout import crops
 from ebrcs.checkout.expiry import expire_idle_sessions
 from ebrcs.checkout.models import CheckoutSession, SessionStatus
 from ebrcs.config import Settings
 from ebrcs.db.base import utcnow
-from ebrcs.orders import learning
 
 
 @pytest.fixture
@@ -37,7 +37,7 @@ def _photos_of(client: TestClient, product_id: str) -> int:
 
 
 def _crops(settings: Settings, session_id: str) -> list[str]:
-    folder = learning.session_crops_dir(settings, uuid.UUID(session_id))
+    folder = crops.session_crops_dir(settings, uuid.UUID(session_id))
     return sorted(path.suffix for path in folder.iterdir()) if folder.exists() else []
 
 
@@ -70,7 +70,7 @@ def test_misread_item_corrected_on_the_bill_becomes_a_photo_of_the_right_product
 
 def _keep_crop(settings: Settings, session_id: str) -> None:
     crop = np.full((40, 30, 3), 90, np.uint8)
-    kept = learning.save_crop(
+    kept = crops.save_crop(
         settings=settings, session_id=uuid.UUID(session_id), event_id=uuid.uuid4(), crop_rgb=crop
     )
     assert kept is not None

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ebrcs.auth.models import User
 from ebrcs.catalog.models import Product, ProductImage
-from ebrcs.checkout import cart
+from ebrcs.checkout import cart, crops
 from ebrcs.checkout.models import CheckoutSession
 from ebrcs.config import Settings
 from ebrcs.orders import flows, learning
@@ -53,7 +53,7 @@ def _counted(
             cart.record_add(
                 db=db, session_id=session_id, product_id=product_id, score=0.7, event_id=event_id
             )
-            learning.save_crop(
+            crops.save_crop(
                 settings=settings, session_id=session_id, event_id=event_id, crop_rgb=_crop(n)
             )
             event_ids.append(event_id)
@@ -95,7 +95,7 @@ def test_misread_crop_becomes_a_photo_of_the_product_the_shopper_chose(
     assert _photos_of(app_sessions, pear) == 1
     assert _photos_of(app_sessions, apple) == _photos_of(app_sessions, milk) == 0
     assert client.app.state.runtime.index.ntotal == vectors_before + 1
-    assert not learning.session_crops_dir(settings, session_id).exists()
+    assert not crops.session_crops_dir(settings, session_id).exists()
 
 
 def test_repeated_confirm_learns_nothing_more(
@@ -188,8 +188,8 @@ def test_ambiguous_corrections_teach_nothing(
 
 def test_crops_are_not_kept_while_learning_is_off(tmp_path: Any) -> None:
     off = Settings(data_dir=tmp_path, learn_from_corrections=False)
-    kept = learning.save_crop(
+    kept = crops.save_crop(
         settings=off, session_id=uuid.uuid4(), event_id=uuid.uuid4(), crop_rgb=_crop(0)
     )
     assert kept is None
-    assert not (tmp_path / learning.CROPS_FOLDER).exists()
+    assert not (tmp_path / crops.CROPS_FOLDER).exists()

@@ -13,11 +13,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ebrcs.catalog.models import ProductImage
-from ebrcs.checkout import cart
+from ebrcs.checkout import cart, crops
 from ebrcs.checkout.models import EventKind, RecognitionEvent, UnresolvedItem, UnsureStatus
 from ebrcs.checkout.unsure import Candidate
 from ebrcs.config import Settings
-from ebrcs.orders import learning
 
 MakeProduct = OpenSession = Callable[..., uuid.UUID]
 
@@ -37,7 +36,7 @@ def _counted_unsure(
 ) -> uuid.UUID:
     """What a frame with one unsure item writes: its crop, then the item; the item's id."""
     item_id = uuid.uuid4()
-    path = learning.write_crop(learning.unsure_crop_path(settings, session_id, item_id), _crop())
+    path = crops.write_crop(crops.unsure_crop_path(settings, session_id, item_id), _crop())
     assert path is not None
     with app_sessions() as db:
         cart.record_frame(

@@ -329,7 +329,7 @@ def record_add(
     """Count one recognised item (quantity + 1, running mean score) and keep its ADD event.
 
     ``event_id`` lets the caller name the event in advance, e.g. to keep the item's crop
-    under it (``ebrcs.orders.learning.save_crop``).
+    under it (``ebrcs.checkout.crops.save_crop``).
     """
     with _changing(db, session_id):
         _add_one(db, session_id, product_id, score, event_id)

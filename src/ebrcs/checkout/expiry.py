@@ -10,8 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ebrcs.catalog import photos
 from ebrcs.catalog import service as catalog
-from ebrcs.checkout import service
-from ebrcs.orders import learning
+from ebrcs.checkout import crops, service
 from ebrcs.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -28,7 +27,7 @@ def expire_idle_sessions(runtime: Runtime) -> int:
     """
     with runtime.sessions() as db:
         expired = service.expire_idle(db=db, ttl_minutes=runtime.settings.session_ttl_minutes)
-        learning.sweep_crops(db=db, settings=runtime.settings)
+        crops.sweep_crops(db=db, settings=runtime.settings)
         referenced = catalog.stored_photo_paths(db=db)
     orphans = photos.sweep_orphans(
         runtime.settings.images_dir,

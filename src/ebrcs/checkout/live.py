@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ebrcs import metrics
 from ebrcs.catalog import service as catalog
 from ebrcs.catalog.index import RAW_SPACE
-from ebrcs.checkout import cart, service, unsure
+from ebrcs.checkout import cart, crops, service, unsure
 from ebrcs.checkout.models import EventKind
 from ebrcs.checkout.pipeline import CheckoutPipeline, CountEvent, FrameResult, PipelineConfig
 from ebrcs.checkout.pipeline.annotate import annotate
@@ -30,7 +30,6 @@ from ebrcs.checkout.schemas import CartOut, DetectionOut, EventOut, UnsureItemOu
 from ebrcs.checkout.service import Roi
 from ebrcs.config import Settings
 from ebrcs.imaging import decode_frame
-from ebrcs.orders import learning
 from ebrcs.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -168,13 +167,13 @@ class LiveCheckout:
         if event.kind == EventKind.ADD and event.product_id is not None:
             event_id = uuid.uuid4()
             if event.crop_rgb is not None and self.settings.learn_from_corrections:
-                self._keep_crop(learning.crop_path(self.settings, self.session_id, event_id), event)
+                self._keep_crop(crops.crop_path(self.settings, self.session_id, event_id), event)
             return cart.Counted(event.product_id, float(event.score or 0.0), event_id)
         if event.kind == EventKind.REMOVE and event.product_id is not None:
             return cart.TakenOut(event.product_id, event.score)
         if event.candidates:
             item_id = uuid.uuid4()
-            path = learning.unsure_crop_path(self.settings, self.session_id, item_id)
+            path = crops.unsure_crop_path(self.settings, self.session_id, item_id)
             kept = self._keep_crop(path, event) if event.crop_rgb is not None else None
             return cart.CountedUnsure(
                 item_id,
@@ -187,7 +186,7 @@ class LiveCheckout:
         """Write an event's crop; a crop that cannot be written must not stop counting."""
         assert event.crop_rgb is not None
         try:
-            return learning.write_crop(path, event.crop_rgb)
+            return crops.write_crop(path, event.crop_rgb)
         except OSError:
             log.warning("crop %s could not be kept", path, exc_info=True)
             return None
