@@ -41,11 +41,7 @@ LAYERS: list[tuple[str, ...]] = [
 INTERFACE_LIBRARIES = frozenset({"fastapi", "starlette", "typer"})
 """A module importing one of these adapts the domains to HTTP or a command line: top layer."""
 
-NO_RUNTIME = "#16: services take what they use, not the whole Runtime"
 KNOWN_BACK_UP_ARROWS: dict[tuple[str, str], str] = {
-    ("ebrcs.checkout.expiry", "ebrcs.runtime"): NO_RUNTIME,
-    ("ebrcs.checkout.live", "ebrcs.runtime"): NO_RUNTIME,
-    ("ebrcs.orders.learning", "ebrcs.runtime"): NO_RUNTIME,
     ("ebrcs.recognition.evaluation", "ebrcs.catalog.index"): "#16: evaluation moves above catalog",
 }
 """(importer, imported) pairs that run up the layers today, each with the issue removing it."""

@@ -50,16 +50,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.runtime = Runtime.start(settings)
+        runtime = app.state.runtime = Runtime.start(settings)
         app.state.live_checkouts = LiveCheckouts()
         app.state.video_tasks = VideoTasks(max_running=settings.max_video_tasks)
-        session_expiry = asyncio.create_task(expire_idle_sessions_forever(app.state.runtime))
+        session_expiry = asyncio.create_task(
+            expire_idle_sessions_forever(db_sessions=runtime.sessions, settings=settings)
+        )
         try:
             yield
         finally:
             session_expiry.cancel()
             await asyncio.to_thread(app.state.video_tasks.shutdown)
-            app.state.runtime.close()
+            runtime.close()
 
     app = FastAPI(title="EBRCS", version=__version__, lifespan=lifespan)
     install_error_handlers(app)

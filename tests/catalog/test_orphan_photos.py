@@ -40,7 +40,7 @@ def test_the_expiry_sweep_deletes_old_orphaned_photos_and_keeps_the_rest(
     old = _leftover(images_dir, age_seconds=ORPHAN_PHOTO_GRACE_SECONDS + 60)
     recent = _leftover(images_dir, age_seconds=1)
 
-    expire_idle_sessions(runtime)
+    expire_idle_sessions(db_sessions=runtime.sessions, settings=runtime.settings)
 
     assert not old.exists() and not old.parent.exists()
     assert recent.exists()  # may belong to a registration still running

@@ -86,6 +86,11 @@ def _set_session(client: TestClient, session_id: str, **values: Any) -> None:
         db.commit()
 
 
+def _sweep(client: TestClient) -> int:
+    runtime = client.app.state.runtime
+    return expire_idle_sessions(db_sessions=runtime.sessions, settings=runtime.settings)
+
+
 def test_expiry_sweep_deletes_crops_no_confirmation_will_learn_from(client, shopper, settings):
     long_ago = utcnow() - timedelta(minutes=settings.session_ttl_minutes + 1)
     idle, active, just_completed, completed_long_ago = (_open(client, shopper) for _ in range(4))
@@ -95,7 +100,7 @@ def test_expiry_sweep_deletes_crops_no_confirmation_will_learn_from(client, shop
     _set_session(client, just_completed, status=SessionStatus.COMPLETED)
     _set_session(client, completed_long_ago, status=SessionStatus.COMPLETED, last_active=long_ago)
 
-    assert expire_idle_sessions(client.app.state.runtime) == 1
+    assert _sweep(client) == 1
 
     assert _crops(settings, idle) == _crops(settings, completed_long_ago) == []
     assert _crops(settings, active) == _crops(settings, just_completed) == [".jpg"]
@@ -105,6 +110,6 @@ def test_crops_of_a_session_that_no_longer_exists_are_swept(client, settings):
     orphan = str(uuid.uuid4())
     _keep_crop(settings, orphan)
 
-    expire_idle_sessions(client.app.state.runtime)
+    _sweep(client)
 
     assert _crops(settings, orphan) == []

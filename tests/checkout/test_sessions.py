@@ -34,6 +34,11 @@ def _idle_for(client: TestClient, session_id: str, minutes: int) -> None:
         db.commit()
 
 
+def _sweep(client: TestClient) -> int:
+    runtime = client.app.state.runtime
+    return expire_idle_sessions(db_sessions=runtime.sessions, settings=runtime.settings)
+
+
 def test_new_session_is_active_with_an_empty_cart_and_no_roi(client, shopper):
     session_id = _open(client, shopper.headers)
 
@@ -148,7 +153,7 @@ def test_sweep_expires_only_sessions_idle_past_the_ttl(client, shopper, settings
     _idle_for(client, idle, settings.session_ttl_minutes + 1)
     _idle_for(client, recent, settings.session_ttl_minutes - 1)
 
-    assert expire_idle_sessions(client.app.state.runtime) == 1
+    assert _sweep(client) == 1
 
     with client.app.state.runtime.sessions() as db:
         assert db.get(CheckoutSession, uuid.UUID(idle)).status == SessionStatus.EXPIRED

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ebrcs import metrics
 from ebrcs.catalog import service as catalog
-from ebrcs.catalog.index import RAW_SPACE
+from ebrcs.catalog.index import RAW_SPACE, ProductIndex
 from ebrcs.checkout import cart, crops, service, unsure
 from ebrcs.checkout.models import EventKind
 from ebrcs.checkout.pipeline import CheckoutPipeline, CountEvent, FrameResult, PipelineConfig
@@ -30,7 +30,7 @@ from ebrcs.checkout.schemas import CartOut, DetectionOut, EventOut, UnsureItemOu
 from ebrcs.checkout.service import Roi
 from ebrcs.config import Settings
 from ebrcs.imaging import decode_frame
-from ebrcs.runtime import Runtime
+from ebrcs.recognition.recogniser import Recogniser
 
 log = logging.getLogger(__name__)
 
@@ -257,18 +257,31 @@ def _event_out(
     )
 
 
-def pipeline_config(runtime: Runtime) -> PipelineConfig:
+@dataclass(frozen=True)
+class LiveCheckoutParts:
+    """What every live checkout of a process is built from; each part is safe to share."""
+
+    recogniser: Recogniser
+    index: ProductIndex
+    """The index the recogniser searches; its vector space picks the pipeline's thresholds."""
+    db_sessions: sessionmaker[Session]
+    settings: Settings
+
+
+def pipeline_config(*, settings: Settings, index: ProductIndex) -> PipelineConfig:
     """The pipeline the settings ask for, judged in the vector space the index searches now."""
-    adapted = runtime.index.space.tag != RAW_SPACE.tag
-    return PipelineConfig.from_settings(runtime.settings, adapted=adapted)
+    adapted = index.space.tag != RAW_SPACE.tag
+    return PipelineConfig.from_settings(settings, adapted=adapted)
 
 
-def open_live_checkout(runtime: Runtime, session_id: uuid.UUID, roi: Roi | None) -> LiveCheckout:
-    """A fresh pipeline for the session, recognising against the runtime's product index."""
-    pipeline = CheckoutPipeline(runtime.recogniser, pipeline_config(runtime), roi)
+def open_live_checkout(
+    parts: LiveCheckoutParts, session_id: uuid.UUID, roi: Roi | None
+) -> LiveCheckout:
+    """A fresh pipeline for the session, recognising against the parts' product index."""
+    config = pipeline_config(settings=parts.settings, index=parts.index)
     return LiveCheckout(
         session_id=session_id,
-        pipeline=pipeline,
-        db_sessions=runtime.sessions,
-        settings=runtime.settings,
+        pipeline=CheckoutPipeline(parts.recogniser, config, roi),
+        db_sessions=parts.db_sessions,
+        settings=parts.settings,
     )

@@ -28,7 +28,7 @@ from ebrcs.checkout.schemas import (
     VideoTaskCreated,
 )
 from ebrcs.checkout.websocket import LiveCheckouts, store_roi
-from ebrcs.deps import DbSession, RuntimeDep, SettingsDep
+from ebrcs.deps import DbSession, LivePartsDep, SettingsDep
 from ebrcs.errors import ErrorCode, InvalidInput, NotFound, PayloadTooLarge
 
 router = APIRouter(prefix="/api/sessions", tags=["checkout"])
@@ -156,10 +156,10 @@ def _store_roi(
     },
 )
 async def upload_video(
-    session_id: uuid.UUID, request: Request, db: DbSession, user: CurrentUser, runtime: RuntimeDep
+    session_id: uuid.UUID, request: Request, db: DbSession, user: CurrentUser, parts: LivePartsDep
 ) -> VideoTaskCreated:
     """Count a video (mp4, mov, avi, mkv; field ``video``) into the cart in the background."""
-    settings = runtime.settings
+    settings = parts.settings
     session = await asyncio.to_thread(service.get_owned, db=db, session_id=session_id, user=user)
     service.require_active(session)
     roi = service.roi_of(session)
@@ -195,7 +195,7 @@ async def upload_video(
         session_id=session_id,
         user_id=user.id,
         path=path,
-        open_checkout=lambda: open_live_checkout(runtime, session_id, roi),
+        open_checkout=lambda: open_live_checkout(parts, session_id, roi),
     )
     return VideoTaskCreated(task_id=task.id)
 

@@ -36,11 +36,11 @@ from starlette.websockets import WebSocketState
 from ebrcs.auth.models import User
 from ebrcs.auth.websocket import authenticate_websocket
 from ebrcs.checkout import service
-from ebrcs.checkout.live import LiveCheckout, open_live_checkout
+from ebrcs.checkout.live import LiveCheckout, LiveCheckoutParts, open_live_checkout
 from ebrcs.checkout.schemas import ErrorMessage, FrameReply
+from ebrcs.deps import LivePartsDep
 from ebrcs.errors import Conflict, DomainError, InvalidInput, NotFound, PayloadTooLarge
 from ebrcs.imaging import check_frame
-from ebrcs.runtime import Runtime
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -180,44 +180,43 @@ def store_roi(
 
 
 @router.websocket("/api/ws/checkout/{session_id}")
-async def checkout_socket(websocket: WebSocket, session_id: str) -> None:
+async def checkout_socket(websocket: WebSocket, session_id: str, parts: LivePartsDep) -> None:
     """Stream a session's frames through the pipeline into its cart."""
-    runtime: Runtime = websocket.app.state.runtime
     try:
-        user = await authenticate_websocket(websocket, runtime.settings, runtime.sessions)
+        user = await authenticate_websocket(websocket, parts.settings, parts.db_sessions)
     except WebSocketDisconnect:
         return
     try:
         owned_id = uuid.UUID(session_id)
-        roi = await asyncio.to_thread(_active_roi, runtime, owned_id, user)
+        roi = await asyncio.to_thread(_active_roi, parts, owned_id, user)
     except (ValueError, NotFound):
         await websocket.close(CLOSE_NOT_FOUND, "checkout session not found")
         return
     except Conflict as error:
         await websocket.close(CLOSE_NOT_ACTIVE, error.message)
         return
-    checkout = await asyncio.to_thread(open_live_checkout, runtime, owned_id, roi)
+    checkout = await asyncio.to_thread(open_live_checkout, parts, owned_id, roi)
     connection = LiveConnection(checkout=checkout, loop=asyncio.get_running_loop())
     live: LiveCheckouts = websocket.app.state.live_checkouts
     replaced = live.attach(owned_id, connection)
     if replaced is not None:
         replaced.request_close(CLOSE_REPLACED, "replaced by a newer connection to this session")
     try:
-        await _CheckoutStream(websocket, runtime, connection, user).serve()
+        await _CheckoutStream(websocket, parts, connection, user).serve()
     finally:
         live.detach(owned_id, connection)
 
 
 def _active_roi(
-    runtime: Runtime, session_id: uuid.UUID, user: User
+    parts: LiveCheckoutParts, session_id: uuid.UUID, user: User
 ) -> list[tuple[float, float]] | None:
     """The ROI of the caller's active session; NotFound or Conflict otherwise."""
-    with runtime.sessions() as db:
+    with parts.db_sessions() as db:
         session = service.get_owned_fresh(
             db=db,
             session_id=session_id,
             user=user,
-            ttl_minutes=runtime.settings.session_ttl_minutes,
+            ttl_minutes=parts.settings.session_ttl_minutes,
         )
         service.require_active(session)
         return service.roi_of(session)
@@ -227,10 +226,11 @@ class _CheckoutStream:
     """One connected socket: a receiver fills the frame slot, a processor empties it."""
 
     def __init__(
-        self, websocket: WebSocket, runtime: Runtime, connection: LiveConnection, user: User
+        self, websocket: WebSocket, parts: LiveCheckoutParts, connection: LiveConnection, user: User
     ) -> None:
         self.websocket = websocket
-        self.runtime = runtime
+        self.settings = parts.settings
+        self.db_sessions = parts.db_sessions
         self.connection = connection
         self.user = user
         self.slot = LatestFrameSlot()
@@ -280,7 +280,7 @@ class _CheckoutStream:
 
     async def _receive(self) -> None:
         """Read messages until the client disconnects: frames into the slot, controls applied."""
-        settings = self.runtime.settings
+        settings = self.settings
         while True:
             message = await self.websocket.receive()
             if message["type"] == "websocket.disconnect":
@@ -306,8 +306,8 @@ class _CheckoutStream:
 
     async def _control(self, text: str) -> None:
         """Apply one JSON control message, bounded in size and nesting before it is parsed."""
-        if len(text) > self.runtime.settings.max_control_bytes:
-            limit = self.runtime.settings.max_control_bytes
+        if len(text) > self.settings.max_control_bytes:
+            limit = self.settings.max_control_bytes
             await self._error("message_too_large", f"control messages are at most {limit} bytes")
             return
         if json_depth(text) > MAX_CONTROL_DEPTH:
@@ -332,7 +332,7 @@ class _CheckoutStream:
         """Validate, store and apply an ROI sent on the socket."""
         if points is not None and not isinstance(points, list):
             raise InvalidInput("roi is a list of [x, y] points or null")
-        with self.runtime.sessions() as db:
+        with self.db_sessions() as db:
             store_roi(
                 db=db,
                 live=self.websocket.app.state.live_checkouts,

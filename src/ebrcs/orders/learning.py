@@ -17,21 +17,19 @@ import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from ebrcs.catalog import flows as catalog
+from ebrcs.catalog.index import ProductIndex
 from ebrcs.checkout.crops import crop_path, session_crops_dir
 from ebrcs.checkout.models import EventKind, RecognitionEvent, UnresolvedItem, UnsureStatus
 from ebrcs.config import Settings
+from ebrcs.embedding.base import Embedder
 from ebrcs.errors import DomainError
 from ebrcs.orders import service
 from ebrcs.orders.models import Order
-
-if TYPE_CHECKING:
-    from ebrcs.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -106,16 +104,22 @@ def resolved_crops(
     return found
 
 
-def learn(*, runtime: Runtime, order_id: uuid.UUID) -> int:
+def learn(
+    *,
+    db_sessions: sessionmaker[Session],
+    index: ProductIndex,
+    embedder: Embedder,
+    settings: Settings,
+    order_id: uuid.UUID,
+) -> int:
     """Add the kept crops of an order's misreads and of the unsure items the shopper named as
     photos of the right products; how many.
 
     Runs after the order is committed (a background task): a failure here never touches the
     order. The session's crops are deleted afterwards either way, so it learns once.
     """
-    settings = runtime.settings
     learned = 0
-    with runtime.sessions() as db:
+    with db_sessions() as db:
         order = service.get(db=db, order_id=order_id)
         if order is None or order.session_id is None or not settings.learn_from_corrections:
             return 0
@@ -136,8 +140,8 @@ def learn(*, runtime: Runtime, order_id: uuid.UUID) -> int:
                 try:
                     catalog.add_photos(
                         db=db,
-                        index=runtime.index,
-                        embedder=runtime.embedder,
+                        index=index,
+                        embedder=embedder,
                         settings=settings,
                         product_id=product_id,
                         uploads=uploads,

@@ -94,7 +94,14 @@ def confirm_billing(
     """Pay (mock) and turn the bill into an order; repeating it returns the same order."""
     order, created = flows.confirm(db=db, session_id=session_id, user=user)
     if created and runtime.settings.learn_from_corrections:
-        background.add_task(learning.learn, runtime=runtime, order_id=order.id)
+        background.add_task(
+            learning.learn,
+            db_sessions=runtime.sessions,
+            index=runtime.index,
+            embedder=runtime.embedder,
+            settings=runtime.settings,
+            order_id=order.id,
+        )
     return ConfirmedOut.of(order)
 
 
