@@ -1,48 +1,68 @@
-"""Per-crop recognition cost on one core: today's embedder against the pair, adapter included.
+"""Recognition cost on one core: today's embedder against the pair, per crop and per track.
 
     python bench/adapter_cost.py
 
-For ``mobilenet_v2`` and ``mnv2_effl2`` on one torch thread: CPU milliseconds per crop at batch
-1 (one crop) and batch 4 (a track's crops recognised together), and the cost of adapting the
-vectors with an adapter of the size a catalogue of 81 products gets (80 dimensions).
-CPU time, not wall time, so a busy machine inflates it less.
+For ``mobilenet_v2`` and ``mnv2_effl2`` on one torch thread: CPU milliseconds per crop at
+batch 1, 2 and 4, and what the live checkout spends on one track (``PipelineConfig``: its
+first decision embeds ``votes`` views in one call, each retry one more view), with the cost of
+adapting the vectors by an adapter of the size a catalogue of 81 products gets (80
+dimensions). CPU time, not wall time, so a busy machine inflates it less.
 """
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Callable
 
 import numpy as np
 import torch
 
 from ebrcs.adaptation.adapter import Adapter
+from ebrcs.checkout.pipeline.pipeline import PipelineConfig
 from ebrcs.config import Settings
 from ebrcs.embedding.registry import load_embedder
 
 CROPS = 24
 
 
-def cpu_ms_per_crop(run, items: list[np.ndarray], batch: int) -> float:
-    run(np.stack(items[:batch]) if items[0].ndim == 1 else items[:batch])
-    began = time.process_time()
-    for first in range(0, len(items), batch):
-        chunk = items[first : first + batch]
+def cpu_ms_per_item(run: Callable, items: list[np.ndarray], batch: int) -> float:
+    """CPU ms per item of ``run`` called on ``batch`` items at a time (after two warm-ups)."""
+
+    def call(chunk: list[np.ndarray]) -> None:
         run(np.stack(chunk) if chunk[0].ndim == 1 else chunk)
-    return (time.process_time() - began) / len(items) * 1000
+
+    call(items[:batch])
+    call(items[:batch])
+    began = time.process_time()
+    for first in range(0, len(items) - batch + 1, batch):
+        call(items[first : first + batch])
+    return (time.process_time() - began) / (len(items) // batch * batch) * 1000
 
 
 def main() -> None:
     torch.set_num_threads(1)
+    config = PipelineConfig()
     rng = np.random.default_rng(0)
     crops = [rng.integers(0, 256, (200, 160, 3), dtype=np.uint8) for _ in range(CROPS)]
-    print("embedder       batch 1 ms batch 4 ms  adapt ms  track of 4 ms")
+    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(
+        f"{'embedder':14s} {'batch 1':>8s} {'batch 2':>8s} {'batch 4':>8s} {'adapt':>7s}"
+        f" {'decision':>9s} {'retry':>6s} {'track':>6s}   (CPU ms; decision = {config.votes}"
+        f" views, track = decision + {config.retries} retry)"
+    )
     for name in ("mobilenet_v2", "mnv2_effl2"):
         embedder = load_embedder(Settings(embedder=name, device="cpu", embed_threads=1))
         adapter = Adapter(name, rng.normal(size=embedder.dim), rng.normal(size=(embedder.dim, 80)))
-        one = cpu_ms_per_crop(embedder.embed, crops, 1)
-        four = cpu_ms_per_crop(embedder.embed, crops, 4)
-        adapt = cpu_ms_per_crop(adapter.transform, list(embedder.embed(crops)), 1)
-        print(f"{name:14s} {one:10.1f} {four:10.1f} {adapt:9.3f} {4 * (four + adapt):14.1f}")
+        per_crop = {b: cpu_ms_per_item(embedder.embed, crops, b) for b in (1, 2, 4)}
+        adapt = cpu_ms_per_item(adapter.transform, list(embedder.embed(crops)), 1)
+        decision = config.votes * (per_crop[config.votes] + adapt)
+        retry = per_crop[1] + adapt
+        track = decision + config.retries * retry
+        print(
+            f"{name:14s} {per_crop[1]:8.1f} {per_crop[2]:8.1f} {per_crop[4]:8.1f} {adapt:7.3f}"
+            f" {decision:9.1f} {retry:6.1f} {track:6.1f}"
+        )
 
 
 if __name__ == "__main__":

@@ -6,8 +6,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+import torch
 
 from ebrcs.config import Settings
+from ebrcs.embedding.frozen import freeze_for_inference
+from ebrcs.embedding.mobilenet import centre_crop, to_batch
 from ebrcs.embedding.registry import load_embedder
 
 
@@ -66,3 +69,25 @@ def test_concurrent_calls_give_the_same_vectors_as_one_at_a_time(embedder) -> No
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(lambda image: embedder.embed([image])[0], images))
     np.testing.assert_allclose(np.stack(results), expected, atol=1e-5)
+
+
+def test_frozen_graph_gives_the_vectors_of_the_model_it_was_traced_from(embedder) -> None:
+    images = [photo(seed) for seed in range(3)]
+    with torch.inference_mode():
+        eager = embedder.model(to_batch([centre_crop(image) for image in images]))
+    expected = torch.nn.functional.normalize(eager, dim=1).numpy()
+    np.testing.assert_allclose(embedder.embed(images), expected, atol=1e-5)
+
+
+def test_freezing_folds_batch_norms_without_changing_outputs() -> None:
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 8, 3), torch.nn.BatchNorm2d(8), torch.nn.ReLU6(), torch.nn.Flatten()
+    )
+    model[1].running_mean.uniform_(-1, 1)
+    model[1].running_var.uniform_(0.5, 2)
+    frozen = freeze_for_inference(model, torch.rand(1, 3, 6, 6))
+    assert "batch_norm" not in str(frozen.graph)
+    batch = torch.rand(3, 3, 6, 6)
+    with torch.inference_mode():
+        torch.testing.assert_close(frozen(batch), model.eval()(batch), atol=1e-5, rtol=1e-5)

