@@ -66,6 +66,19 @@ def fast_password_hashing() -> Iterator[None]:
     passwords._hasher = real
 
 
+@pytest.fixture(autouse=True, scope="session")
+def cheaper_embedder() -> Iterator[None]:
+    """Tests embed with MobileNetV2 alone, a quarter of the shipped pair's cost per photo.
+
+    Through the environment, so settings built anywhere in a test (the command line's
+    included) agree with the catalogue the test registered; servers started as processes
+    (``live_server``) and tests naming an embedder run the one they name.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("EBRCS_EMBEDDER", os.environ.get("EBRCS_EMBEDDER", "mobilenet_v2"))
+        yield
+
+
 @pytest.fixture(scope="session")
 def dataset_dir() -> Path:
     """Path of the Grocery Store dataset."""

@@ -32,7 +32,11 @@ class Settings(BaseSettings):
     login_max_failures_per_address: int = Field(default=20, ge=1)
     websocket_auth_timeout_seconds: float = Field(default=10.0, gt=0)
 
-    embedder: str = "mobilenet_v2"
+    # MobileNetV2 + EfficientNet-Lite2 side by side: +4 to +5 top-1 over mobilenet_v2 with the
+    # adapter at 3 photos per product, and a track's views still fit 150 ms on one core
+    # (docs/PERFORMANCE.md, "Catalogue adapter"). A catalogue embedded with another embedder is
+    # refused at start until `ebrcs catalog reembed` (or EBRCS_EMBEDDER=its embedder).
+    embedder: str = "mnv2_effl2"
     device: str = "auto"
     dino_model: str | None = None
     clip_model: str | None = None
@@ -44,12 +48,16 @@ class Settings(BaseSettings):
     # switches to the approximate graph (hnsw_pca) above it, rebuilt in the background and
     # swapped in; "flat", "hnsw" or "hnsw_pca" fix the kind. The switch is checked every
     # index_switch_check_seconds; a graph whose removed-but-stored vectors exceed
-    # index_max_hidden of its findable ones is rebuilt; a build uses index_build_threads.
+    # index_max_hidden of its findable ones is rebuilt. A build's OpenMP team is
+    # index_build_threads (default: every core) at niceness 10, so request threads come first
+    # while it uses what they leave idle (docs/PERFORMANCE.md, "Search at catalogue scale").
     index_kind: str = Field(default="auto", pattern=r"^(auto|flat|hnsw|hnsw_pca)$")
     index_ann_min_vectors: int = Field(default=20_000, ge=1)
     index_switch_check_seconds: float = Field(default=10.0, gt=0)
     index_max_hidden: float = Field(default=0.25, gt=0)
-    index_build_threads: int = Field(default=1, ge=1, le=64)
+    index_build_threads: int = Field(
+        default_factory=lambda: min(os.cpu_count() or 1, 64), ge=1, le=64
+    )
     index_snapshot_seconds: float = Field(default=60.0, gt=0)
     sync_poll_seconds: float = Field(default=1.0, gt=0, le=60)
     sync_reconcile_seconds: float = Field(default=30.0, gt=0)
