@@ -23,7 +23,7 @@ from PIL import Image
 from ebrcs.adaptation.views import augmented_view
 from ebrcs.embedding.efficientnet import EfficientNetLite2Embedder
 from ebrcs.embedding.mobilenet import MobileNetV2Embedder
-from ebrcs.recognition.evaluation import first_per_class, read_list
+from ebrcs.evaluation.recognition import first_per_class, read_list
 
 BACKBONES = {"mnv2": MobileNetV2Embedder, "effl2": EfficientNetLite2Embedder}
 

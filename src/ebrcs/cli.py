@@ -17,7 +17,7 @@ from ebrcs.catalog.cli import (
 )
 from ebrcs.checkout.video_cli import checkout_video
 from ebrcs.db.cli import app as db_app
-from ebrcs.recognition.cli import eval_app
+from ebrcs.evaluation.cli import eval_app
 from ebrcs.server import serve
 
 app = typer.Typer(help="Embedding-based retail checkout system.", no_args_is_help=True)

@@ -11,8 +11,8 @@ import typer
 
 from ebrcs.config import get_settings
 from ebrcs.embedding.registry import load_embedder
+from ebrcs.evaluation.recognition import Report, class_names, evaluate, first_per_class, read_list
 from ebrcs.progress import progress_bar
-from ebrcs.recognition.evaluation import Report, class_names, evaluate, first_per_class, read_list
 
 eval_app = typer.Typer(help="Measure recognition.", no_args_is_help=True)
 
