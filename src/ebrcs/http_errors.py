@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ebrcs.errors import DomainError, ErrorCode, TooManyRequests, describe, field_errors
 
@@ -99,6 +100,12 @@ def install_error_handlers(app: FastAPI) -> None:
             error.status_code, ErrorCode.BAD_REQUEST
         )
         return error_json(error.status_code, str(error.detail), code, headers=headers or None)
+
+    async def _socket_closed(_websocket: WebSocket, _error: Exception) -> None:
+        """A socket closed while its dependencies ran (the client left, or its login failed
+        and ``authenticate_websocket`` closed it with 1008) needs no answer."""
+
+    app.add_exception_handler(WebSocketDisconnect, _socket_closed)
 
     @app.exception_handler(Exception)
     async def _server_error(_request: Request, _error: Exception) -> JSONResponse:

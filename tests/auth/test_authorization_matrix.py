@@ -6,14 +6,18 @@ without editing this file:
 - ``require_admin`` anywhere in the tree (``AdminUser``): admin only. No token is a 401, a
   plain user is a 403.
 - ``current_user`` anywhere in the tree (``CurrentUser``): any logged-in user. No token is a
-  401; when the path names an owned object (``session_id``, ``order_id``), another user's
-  object is a 404 that looks exactly like the 404 of an id that does not exist.
+  401; when the path names an owned object (``session_id``, ``order_id``, ``item_id``),
+  another user's object is a 404 that looks exactly like the 404 of an id that does not
+  exist, and the object is resolved by an ownership dependency (``OWNERSHIP_DEPENDENCIES``:
+  ``OwnedSession``, ``ActiveOwnedSession``, ``OwnedUnsureItem``, ``VisibleOrder``...) that
+  takes that path parameter, so no handler can forget the check.
 - neither: the route must be listed in ``PUBLIC_API_ROUTES`` or be a web page outside
   ``/api`` (GET only; the shell and static files hold no data). Anything else fails.
 
 WebSocket routes must all authenticate at the handshake (``authenticate_websocket``): without
 a valid token they are closed with 1008 before a frame is processed, and another user's
-session is closed exactly like a session that does not exist.
+session is closed exactly like a session that does not exist, resolved by an ownership
+dependency too.
 
 Every path parameter of a protected route needs a factory in ``PATH_PARAMETER_FACTORIES``; an
 unknown name fails the test with a message saying so.
@@ -22,9 +26,10 @@ Order of checks, as FastAPI runs them: a route's dependencies (and so authentica
 before its own path, query and body parameters are validated, so a missing token is a 401
 whatever the body holds; the matrix sends no body and a wrong body to check this. Only a body
 that is not even parseable JSON is answered 422 before authentication (FastAPI decodes it
-before solving dependencies), which reveals nothing. Ownership checks happen in the handler,
-after validation, so the 404 requests carry a minimal valid body built from the OpenAPI schema
-(``REQUEST_EXAMPLES`` overrides it where a schema is not enough).
+before solving dependencies), which reveals nothing. Ownership dependencies also run before the
+body is validated; the 404 requests still carry a minimal valid body built from the OpenAPI
+schema (``REQUEST_EXAMPLES`` overrides it where a schema is not enough), so that a check made
+only after validation would be caught too.
 """
 
 from __future__ import annotations
@@ -61,8 +66,18 @@ from ebrcs.auth.models import Role, User
 from ebrcs.catalog.models import Product
 from ebrcs.checkout import cart, crops
 from ebrcs.checkout import service as checkout_service
+from ebrcs.checkout.deps import (
+    OwnedSession,
+    active_owned_session,
+    fresh_owned_session,
+    owned_session,
+    owned_unsure_item,
+    owned_video_task,
+)
 from ebrcs.checkout.unsure import Candidate
+from ebrcs.checkout.websocket import active_socket_session
 from ebrcs.config import Settings
+from ebrcs.orders.deps import visible_order
 from ebrcs.orders.models import Order, OrderItem
 
 if TYPE_CHECKING:
@@ -78,6 +93,20 @@ it must work without an account; everything else takes ``CurrentUser`` or ``Admi
 
 OWNED_PARAMETERS = frozenset({"session_id", "order_id", "item_id"})
 """Path parameters naming an object that belongs to one user: others get a 404."""
+
+OWNERSHIP_DEPENDENCIES: frozenset[Callable[..., Any]] = frozenset(
+    {
+        owned_session,
+        fresh_owned_session,
+        active_owned_session,
+        owned_unsure_item,
+        owned_video_task,
+        visible_order,
+        active_socket_session,
+    }
+)
+"""Dependencies that resolve an owned object named by their path parameters for the caller,
+answering 404 (a socket: 4404) for anyone else's. Add one here when you add such a kind."""
 
 WEB_PAGE_METHODS = frozenset({"GET", "HEAD"})
 POLICY_VIOLATION = 1008
@@ -214,6 +243,34 @@ def _policy_from_dependencies(dependant: Dependant) -> Policy | None:
     if current_user in calls:
         return Policy.USER
     return None
+
+
+def _resolved_by_ownership(dependant: Dependant) -> set[str]:
+    """The path parameters that an ownership dependency somewhere in the tree takes."""
+    resolved: set[str] = set()
+    for sub in dependant.dependencies:
+        if sub.call in OWNERSHIP_DEPENDENCIES:
+            resolved |= {param.name for param in sub.path_params}
+        resolved |= _resolved_by_ownership(sub)
+    return resolved
+
+
+def ownership_problems(table: RouteTable) -> list[str]:
+    """Routes of logged-in users naming an owned object that no ownership dependency resolves."""
+    named = [
+        (str(endpoint), endpoint.parameters, endpoint.route.dependant)
+        for endpoint in table.of(Policy.USER)
+    ]
+    named += [
+        (f"WebSocket {route.path}", list(route.param_convertors), route.dependant)
+        for route in table.websockets
+    ]
+    return [
+        f"{where}: {sorted(unresolved)} not resolved by an ownership dependency (OwnedSession, "
+        "ActiveOwnedSession, OwnedUnsureItem, VisibleOrder...): take one instead of the id"
+        for where, names, dependant in named
+        if (unresolved := (OWNED_PARAMETERS & set(names)) - _resolved_by_ownership(dependant))
+    ]
 
 
 def _is_api(path: str) -> bool:
@@ -506,6 +563,28 @@ def test_a_route_without_an_auth_dependency_fails_the_matrix(offline_app: FastAP
 
     problems = classify(offline_app).problems
     assert any("GET /api/forgotten/{session_id} has no CurrentUser" in p for p in problems)
+
+
+def test_every_owned_object_in_a_path_is_resolved_by_an_ownership_dependency(
+    offline_app: FastAPI,
+) -> None:
+    table = classify(offline_app)
+    assert table.websockets and any(OWNED_PARAMETERS & set(e.parameters) for e in table.endpoints)
+    problems = ownership_problems(table)
+    assert not problems, "\n".join(problems)
+
+
+def test_a_route_checking_ownership_in_its_handler_fails_the_matrix(offline_app: FastAPI) -> None:
+    @offline_app.get("/api/by-hand/{session_id}")
+    def by_hand(session_id: uuid.UUID, user: CurrentUser) -> dict[str, str]:
+        return {"session_id": str(session_id), "user": str(user.id)}
+
+    @offline_app.get("/api/by-dependency/{session_id}")
+    def by_dependency(session: OwnedSession) -> dict[str, str]:
+        return {"session_id": str(session.id)}
+
+    problems = ownership_problems(classify(offline_app))
+    assert [problem.split(":")[0] for problem in problems] == ["GET /api/by-hand/{session_id}"]
 
 
 def test_a_path_parameter_without_a_factory_fails_the_matrix(offline_app: FastAPI) -> None:

@@ -131,7 +131,7 @@ def confirmed(db: Session) -> Callable[..., Any]:
         for product_id in removed:
             cart.record_remove(db=db, session_id=session.id, product_id=product_id)
         cart.set_quantities(db=db, session_id=session.id, quantities=paid.items(), max_quantity=99)
-        order, _ = flows.confirm(db=db, session_id=session.id, user=user)
+        order, _ = flows.confirm(db=db, session=session)
         return order
 
     return _confirmed

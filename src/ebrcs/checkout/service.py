@@ -53,12 +53,9 @@ def create(
     return session
 
 
-def get_owned(
-    *, db: Session, session_id: uuid.UUID, user: User, for_update: bool = False
-) -> CheckoutSession:
+def get_owned(*, db: Session, session_id: uuid.UUID, user: User) -> CheckoutSession:
     """The caller's session; NotFound if it does not exist or belongs to someone else."""
-    query_options = {"with_for_update": True} if for_update else {}
-    session = db.get(CheckoutSession, session_id, **query_options)
+    session = db.get(CheckoutSession, session_id)
     if session is None or session.user_id != user.id:
         raise NotFound("checkout session not found", code=ErrorCode.SESSION_NOT_FOUND)
     return session
@@ -119,11 +116,8 @@ def is_idle(session: CheckoutSession, *, ttl_minutes: int, now: datetime | None 
     return session.status == SessionStatus.ACTIVE and session.last_active < idle_since
 
 
-def get_owned_fresh(
-    *, db: Session, session_id: uuid.UUID, user: User, ttl_minutes: int
-) -> CheckoutSession:
-    """The caller's session (``get_owned``), first marked expired if idle past the TTL."""
-    session = get_owned(db=db, session_id=session_id, user=user)
+def expire_if_idle(*, db: Session, session: CheckoutSession, ttl_minutes: int) -> CheckoutSession:
+    """The session, first marked expired if it was idle past the TTL."""
     if is_idle(session, ttl_minutes=ttl_minutes):
         end(db=db, session=session)
     return session

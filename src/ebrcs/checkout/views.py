@@ -14,6 +14,14 @@ from starlette.datastructures import UploadFile
 
 from ebrcs.auth.deps import CurrentUser
 from ebrcs.checkout import cart, service, unsure, video
+from ebrcs.checkout.deps import (
+    ActiveOwnedSession,
+    FreshOwnedSession,
+    OwnedSession,
+    OwnedUnsureItem,
+    OwnedVideoTask,
+    VideoTasksDep,
+)
 from ebrcs.checkout.live import open_live_checkout
 from ebrcs.checkout.models import CheckoutSession
 from ebrcs.checkout.schemas import (
@@ -27,7 +35,7 @@ from ebrcs.checkout.schemas import (
     UnsureItemOut,
     VideoTaskCreated,
 )
-from ebrcs.checkout.websocket import LiveCheckouts, store_roi
+from ebrcs.checkout.websocket import LiveCheckoutsDep, store_roi
 from ebrcs.deps import DbSession, LivePartsDep, SettingsDep
 from ebrcs.errors import ErrorCode, InvalidInput, NotFound, PayloadTooLarge
 
@@ -38,14 +46,6 @@ CLOSE_SESSION_ENDED = 4409
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 SSE_POLL_SECONDS = 0.25
 SSE_HEARTBEAT_SECONDS = 15.0
-
-
-def _live(request: Request) -> LiveCheckouts:
-    return request.app.state.live_checkouts
-
-
-def _tasks(request: Request) -> video.VideoTasks:
-    return request.app.state.video_tasks
 
 
 def _session_out(db: DbSession, session: CheckoutSession) -> SessionOut:
@@ -88,53 +88,34 @@ def list_sessions(
 
 
 @router.get("/{session_id}")
-def get_session(
-    session_id: uuid.UUID, db: DbSession, user: CurrentUser, settings: SettingsDep
-) -> SessionOut:
+def get_session(session: FreshOwnedSession, db: DbSession) -> SessionOut:
     """The caller's session: status, ROI and cart."""
-    session = service.get_owned_fresh(
-        db=db, session_id=session_id, user=user, ttl_minutes=settings.session_ttl_minutes
-    )
     return _session_out(db, session)
 
 
 @router.delete("/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
 def end_session(
-    session_id: uuid.UUID, request: Request, db: DbSession, user: CurrentUser
+    session: OwnedSession, db: DbSession, live: LiveCheckoutsDep, tasks: VideoTasksDep
 ) -> Response:
     """End the session: it becomes ``expired`` with its cart kept; its socket is closed."""
-    session = service.get_owned(db=db, session_id=session_id, user=user)
     service.end(db=db, session=session)
-    connection = _live(request).get(session_id)
+    connection = live.get(session.id)
     if connection is not None:
         connection.request_close(CLOSE_SESSION_ENDED, f"checkout session is {session.status}")
-    _tasks(request).cancel_session(session_id)
+    tasks.cancel_session(session.id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/{session_id}/roi")
-def set_roi(
-    session_id: uuid.UUID, body: RoiIn, request: Request, db: DbSession, user: CurrentUser
-) -> RoiOut:
+def set_roi(session: OwnedSession, body: RoiIn, db: DbSession, live: LiveCheckoutsDep) -> RoiOut:
     """Set the session's counting zone; a running socket uses it from its next frame."""
-    return _store_roi(session_id, body.points, request, db, user)
+    return RoiOut(roi=store_roi(db=db, live=live, session=session, points=body.points))
 
 
 @router.delete("/{session_id}/roi")
-def clear_roi(session_id: uuid.UUID, request: Request, db: DbSession, user: CurrentUser) -> RoiOut:
+def clear_roi(session: OwnedSession, db: DbSession, live: LiveCheckoutsDep) -> RoiOut:
     """Count over the whole frame again."""
-    return _store_roi(session_id, None, request, db, user)
-
-
-def _store_roi(
-    session_id: uuid.UUID,
-    points: list[list[float]] | None,
-    request: Request,
-    db: DbSession,
-    user: CurrentUser,
-) -> RoiOut:
-    roi = store_roi(db=db, live=_live(request), session_id=session_id, user=user, points=points)
-    return RoiOut(roi=roi)
+    return RoiOut(roi=store_roi(db=db, live=live, session=session, points=None))
 
 
 @router.post(
@@ -156,16 +137,17 @@ def _store_roi(
     },
 )
 async def upload_video(
-    session_id: uuid.UUID, request: Request, db: DbSession, user: CurrentUser, parts: LivePartsDep
+    session: ActiveOwnedSession,
+    request: Request,
+    db: DbSession,
+    tasks: VideoTasksDep,
+    parts: LivePartsDep,
 ) -> VideoTaskCreated:
     """Count a video (mp4, mov, avi, mkv; field ``video``) into the cart in the background."""
     settings = parts.settings
-    session = await asyncio.to_thread(service.get_owned, db=db, session_id=session_id, user=user)
-    service.require_active(session)
-    roi = service.roi_of(session)
+    session_id, user_id, roi = session.id, session.user_id, service.roi_of(session)
     # The upload may take long; no database transaction (on SQLite, a write lock) stays open.
     await asyncio.to_thread(db.close)
-    tasks = _tasks(request)
     tasks.check_capacity()
     # Refuse what is announced too big before reading it; the copy below enforces the limit
     # for bodies that do not announce their size.
@@ -193,7 +175,7 @@ async def upload_video(
         raise
     task = tasks.start(
         session_id=session_id,
-        user_id=user.id,
+        user_id=user_id,
         path=path,
         open_checkout=lambda: open_live_checkout(parts, session_id, roi),
     )
@@ -201,11 +183,8 @@ async def upload_video(
 
 
 @router.get("/{session_id}/video-status", response_class=StreamingResponse)
-async def video_status(
-    session_id: uuid.UUID, task_id: uuid.UUID, request: Request, db: DbSession, user: CurrentUser
-) -> StreamingResponse:
+async def video_status(task: OwnedVideoTask, request: Request, db: DbSession) -> StreamingResponse:
     """Server-Sent Events of a video task: ``progress``, ``events`` (with the cart), ``done``."""
-    task = _tasks(request).get(task_id=task_id, session_id=session_id, user_id=user.id)
     # The stream lasts as long as the task: the login check's transaction must not.
     await asyncio.to_thread(db.close)
     return StreamingResponse(
@@ -241,40 +220,32 @@ def _sse(kind: str, data: dict[str, object]) -> str:
 
 
 @router.post("/{session_id}/video-tasks/{task_id}/cancel", status_code=status.HTTP_202_ACCEPTED)
-def cancel_video(
-    session_id: uuid.UUID, task_id: uuid.UUID, request: Request, user: CurrentUser
-) -> dict[str, str]:
+def cancel_video(task: OwnedVideoTask) -> dict[str, str]:
     """Stop a video task after its current frame; what it counted so far stays in the cart."""
-    task = _tasks(request).get(task_id=task_id, session_id=session_id, user_id=user.id)
     task.cancelled.set()
     return {"task_id": str(task.id), "state": task.state.value}
 
 
 @router.get("/{session_id}/unsure")
-def list_unsure(session_id: uuid.UUID, db: DbSession, user: CurrentUser) -> list[UnsureItemOut]:
+def list_unsure(session: OwnedSession, db: DbSession) -> list[UnsureItemOut]:
     """The session's items counted but not named yet, oldest first, with their candidates."""
-    session = service.get_owned(db=db, session_id=session_id, user=user)
     lines = unsure.open_lines(db=db, session_id=session.id)
     return [UnsureItemOut.of(session.id, line) for line in lines]
 
 
 @router.post("/{session_id}/unsure/{item_id}/resolve")
 def resolve_unsure(
-    session_id: uuid.UUID,
-    item_id: uuid.UUID,
+    session: FreshOwnedSession,
+    item: OwnedUnsureItem,
     body: ResolveIn,
     db: DbSession,
-    user: CurrentUser,
     settings: SettingsDep,
 ) -> CartOut:
     """Say what an unsure item is (a candidate, or any product found by search): it is billed."""
-    session = service.get_owned_fresh(
-        db=db, session_id=session_id, user=user, ttl_minutes=settings.session_ttl_minutes
-    )
     updated = cart.resolve_unsure(
         db=db,
         session_id=session.id,
-        item_id=item_id,
+        item_id=item.id,
         product_id=body.product_id,
         max_quantity=settings.max_cart_quantity,
     )
@@ -282,18 +253,9 @@ def resolve_unsure(
 
 
 @router.post("/{session_id}/unsure/{item_id}/dismiss")
-def dismiss_unsure(
-    session_id: uuid.UUID,
-    item_id: uuid.UUID,
-    db: DbSession,
-    user: CurrentUser,
-    settings: SettingsDep,
-) -> CartOut:
+def dismiss_unsure(session: FreshOwnedSession, item: OwnedUnsureItem, db: DbSession) -> CartOut:
     """Take an unsure item off the bill (it was not an item to pay for)."""
-    session = service.get_owned_fresh(
-        db=db, session_id=session_id, user=user, ttl_minutes=settings.session_ttl_minutes
-    )
-    return CartOut.of(cart.dismiss_unsure(db=db, session_id=session.id, item_id=item_id))
+    return CartOut.of(cart.dismiss_unsure(db=db, session_id=session.id, item_id=item.id))
 
 
 @router.get(
@@ -302,15 +264,11 @@ def dismiss_unsure(
     responses={200: {"content": {"image/jpeg": {}}}},
 )
 def unsure_crop(
-    session_id: uuid.UUID,
-    item_id: uuid.UUID,
-    db: DbSession,
-    user: CurrentUser,
-    settings: SettingsDep,
+    _session: OwnedSession, item: OwnedUnsureItem, settings: SettingsDep
 ) -> FileResponse:
     """The picture an unsure item was seen in (JPEG)."""
-    session = service.get_owned(db=db, session_id=session_id, user=user)
-    item = unsure.get(db=db, session_id=session.id, item_id=item_id)
+    # The item resolves its session itself; naming the session first keeps the document's
+    # parameters in the path's order (session_id, item_id), which generated clients follow.
     path = unsure.crop_on_disk(settings, item)
     if path is None:
         raise NotFound("this unsure item has no picture")

@@ -26,17 +26,20 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect, WebSocketException
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
+from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocketState
 
 from ebrcs.auth.models import User
 from ebrcs.auth.websocket import authenticate_websocket
 from ebrcs.checkout import service
+from ebrcs.checkout.deps import active_owned_session, fresh_owned_session, owned_session
 from ebrcs.checkout.live import LiveCheckout, LiveCheckoutParts, open_live_checkout
+from ebrcs.checkout.models import CheckoutSession
 from ebrcs.checkout.schemas import ErrorMessage, FrameReply
 from ebrcs.deps import LivePartsDep
 from ebrcs.errors import Conflict, DomainError, InvalidInput, NotFound, PayloadTooLarge
@@ -156,81 +159,102 @@ class LiveCheckouts:
         return self._by_session.get(session_id)
 
 
+def live_checkouts(connection: HTTPConnection) -> LiveCheckouts:
+    """The live checkout sockets this process serves."""
+    return connection.app.state.live_checkouts
+
+
+LiveCheckoutsDep = Annotated[LiveCheckouts, Depends(live_checkouts)]
+
+
 def store_roi(
     *,
     db: Session,
     live: LiveCheckouts,
-    session_id: uuid.UUID,
-    user: User,
+    session: CheckoutSession,
     points: Sequence[Sequence[float]] | None,
 ) -> service.Roi | None:
-    """Validate, store and apply a session's counting zone: the one setter of the HTTP route
-    and the socket. A socket serving the session in this process uses it from its next frame.
+    """Validate, store and apply the caller's session's counting zone: the one setter of the
+    HTTP route and the socket. A socket serving the session in this process uses it from its
+    next frame.
     """
-    session = service.get_owned(db=db, session_id=session_id, user=user)
     try:
         roi = None if points is None else service.validate_roi(points)
     except (TypeError, ValueError) as error:
         raise InvalidInput("roi is a list of [x, y] points or null") from error
     service.set_roi(db=db, session=session, roi=roi)
-    connection = live.get(session_id)
+    connection = live.get(session.id)
     if connection is not None:
         connection.checkout.request_roi(roi)
     return roi
 
 
-@router.websocket("/api/ws/checkout/{session_id}")
-async def checkout_socket(websocket: WebSocket, session_id: str, parts: LivePartsDep) -> None:
-    """Stream a session's frames through the pipeline into its cart."""
+async def socket_user(websocket: WebSocket, parts: LivePartsDep) -> User:
+    """The socket's user, from its first message; without one the socket is closed with 1008
+    (``authenticate_websocket``) and nothing more runs."""
+    return await authenticate_websocket(websocket, parts.settings, parts.db_sessions)
+
+
+SocketUser = Annotated[User, Depends(socket_user)]
+
+
+def active_socket_session(
+    session_id: str, user: SocketUser, parts: LivePartsDep
+) -> CheckoutSession:
+    """The caller's active session, resolved as ``ActiveOwnedSession`` resolves it for HTTP.
+
+    Another user's session closes the socket with 4404 exactly like a missing one (or an id
+    that is no UUID); a session that has ended closes it with 4409.
+    """
     try:
-        user = await authenticate_websocket(websocket, parts.settings, parts.db_sessions)
-    except WebSocketDisconnect:
-        return
-    try:
-        owned_id = uuid.UUID(session_id)
-        roi = await asyncio.to_thread(_active_roi, parts, owned_id, user)
-    except (ValueError, NotFound):
-        await websocket.close(CLOSE_NOT_FOUND, "checkout session not found")
-        return
+        with parts.db_sessions() as db:
+            owned = owned_session(uuid.UUID(session_id), db, user)
+            return active_owned_session(fresh_owned_session(owned, db, parts.settings))
+    except (ValueError, NotFound) as error:
+        raise WebSocketException(CLOSE_NOT_FOUND, "checkout session not found") from error
     except Conflict as error:
-        await websocket.close(CLOSE_NOT_ACTIVE, error.message)
-        return
-    checkout = await asyncio.to_thread(open_live_checkout, parts, owned_id, roi)
+        raise WebSocketException(CLOSE_NOT_ACTIVE, error.message) from error
+
+
+ActiveSocketSession = Annotated[CheckoutSession, Depends(active_socket_session)]
+
+
+@router.websocket("/api/ws/checkout/{session_id}")
+async def checkout_socket(
+    websocket: WebSocket,
+    session: ActiveSocketSession,
+    user: SocketUser,
+    parts: LivePartsDep,
+    live: LiveCheckoutsDep,
+) -> None:
+    """Stream a session's frames through the pipeline into its cart."""
+    roi = service.roi_of(session)
+    checkout = await asyncio.to_thread(open_live_checkout, parts, session.id, roi)
     connection = LiveConnection(checkout=checkout, loop=asyncio.get_running_loop())
-    live: LiveCheckouts = websocket.app.state.live_checkouts
-    replaced = live.attach(owned_id, connection)
+    replaced = live.attach(session.id, connection)
     if replaced is not None:
         replaced.request_close(CLOSE_REPLACED, "replaced by a newer connection to this session")
     try:
-        await _CheckoutStream(websocket, parts, connection, user).serve()
+        await _CheckoutStream(websocket, parts, live, connection, user).serve()
     finally:
-        live.detach(owned_id, connection)
-
-
-def _active_roi(
-    parts: LiveCheckoutParts, session_id: uuid.UUID, user: User
-) -> list[tuple[float, float]] | None:
-    """The ROI of the caller's active session; NotFound or Conflict otherwise."""
-    with parts.db_sessions() as db:
-        session = service.get_owned_fresh(
-            db=db,
-            session_id=session_id,
-            user=user,
-            ttl_minutes=parts.settings.session_ttl_minutes,
-        )
-        service.require_active(session)
-        return service.roi_of(session)
+        live.detach(session.id, connection)
 
 
 class _CheckoutStream:
     """One connected socket: a receiver fills the frame slot, a processor empties it."""
 
     def __init__(
-        self, websocket: WebSocket, parts: LiveCheckoutParts, connection: LiveConnection, user: User
+        self,
+        websocket: WebSocket,
+        parts: LiveCheckoutParts,
+        live: LiveCheckouts,
+        connection: LiveConnection,
+        user: User,
     ) -> None:
         self.websocket = websocket
         self.settings = parts.settings
         self.db_sessions = parts.db_sessions
+        self.live = live
         self.connection = connection
         self.user = user
         self.slot = LatestFrameSlot()
@@ -333,13 +357,10 @@ class _CheckoutStream:
         if points is not None and not isinstance(points, list):
             raise InvalidInput("roi is a list of [x, y] points or null")
         with self.db_sessions() as db:
-            store_roi(
-                db=db,
-                live=self.websocket.app.state.live_checkouts,
-                session_id=self.connection.checkout.session_id,
-                user=self.user,
-                points=points,
+            session = service.get_owned(
+                db=db, session_id=self.connection.checkout.session_id, user=self.user
             )
+            store_roi(db=db, live=self.live, session=session, points=points)
 
     async def _process(self) -> tuple[int, str]:
         """Process the newest frame, reply, repeat; returns the close code once it must stop."""

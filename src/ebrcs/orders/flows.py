@@ -9,10 +9,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ebrcs import metrics
-from ebrcs.auth.models import User
 from ebrcs.checkout import cart
-from ebrcs.checkout import service as checkout
-from ebrcs.checkout.models import SessionStatus
+from ebrcs.checkout.models import CheckoutSession, SessionStatus
 from ebrcs.db.base import MAX_MONEY, utcnow
 from ebrcs.errors import Conflict, ErrorCode
 from ebrcs.orders import service
@@ -21,8 +19,10 @@ from ebrcs.orders.models import Order, OrderItem, PaymentStatus
 log = logging.getLogger(__name__)
 
 
-def confirm(*, db: Session, session_id: uuid.UUID, user: User) -> tuple[Order, bool]:
-    """Turn the caller's cart into a mock-paid order and complete the session.
+def confirm(*, db: Session, session: CheckoutSession) -> tuple[Order, bool]:
+    """Turn the shopper's cart into a mock-paid order and complete the session.
+
+    ``session`` is the caller's own (the route resolved it); it is read again under the lock.
 
     Returns the order and whether this call created it.
 
@@ -34,8 +34,9 @@ def confirm(*, db: Session, session_id: uuid.UUID, user: User) -> tuple[Order, b
     pay for it, but it can no longer be changed (except by naming its unsure items). An empty
     cart, or one with unsure items still open, is a Conflict.
     """
+    session_id = session.id
     try:
-        session = checkout.get_owned(db=db, session_id=session_id, user=user, for_update=True)
+        db.refresh(session, with_for_update=True)
         existing = service.get_for_session(db=db, session_id=session.id)
         if existing is not None:
             return _loaded(db, existing.id), False
@@ -60,7 +61,7 @@ def confirm(*, db: Session, session_id: uuid.UUID, user: User) -> tuple[Order, b
                 code=ErrorCode.CART_TOTAL_TOO_LARGE,
             )
         order = Order(
-            user_id=user.id,
+            user_id=session.user_id,
             session_id=session.id,
             total_items=bill.total_items,
             total_amount=bill.total_amount,

@@ -9,10 +9,11 @@ from fastapi import APIRouter, BackgroundTasks, Query
 
 from ebrcs.auth.deps import AdminUser, CurrentUser
 from ebrcs.checkout import cart
-from ebrcs.checkout import service as checkout
+from ebrcs.checkout.deps import FreshOwnedSession, OwnedSession
 from ebrcs.checkout.schemas import CartOut
 from ebrcs.deps import DbSession, RuntimeDep, SettingsDep
 from ebrcs.orders import dashboard, flows, learning, service
+from ebrcs.orders.deps import VisibleOrder
 from ebrcs.orders.schemas import (
     AdminOrderOut,
     AdminOrderPage,
@@ -34,24 +35,16 @@ Limit = Annotated[int, Query(ge=1, le=100)]
 
 
 @billing_router.get("")
-def get_billing(session_id: uuid.UUID, db: DbSession, user: CurrentUser) -> CartOut:
+def get_billing(session: OwnedSession, db: DbSession) -> CartOut:
     """The caller's bill: lines and totals priced on the server."""
-    session = checkout.get_owned(db=db, session_id=session_id, user=user)
     return CartOut.of(cart.load(db=db, session_id=session.id))
 
 
 @billing_router.put("")
 def set_billing(
-    session_id: uuid.UUID,
-    body: BillingUpdateIn,
-    db: DbSession,
-    user: CurrentUser,
-    settings: SettingsDep,
+    session: FreshOwnedSession, body: BillingUpdateIn, db: DbSession, settings: SettingsDep
 ) -> CartOut:
     """Set the bill to exactly the listed quantities; products left out or at 0 are removed."""
-    session = checkout.get_owned_fresh(
-        db=db, session_id=session_id, user=user, ttl_minutes=settings.session_ttl_minutes
-    )
     updated = cart.set_quantities(
         db=db,
         session_id=session.id,
@@ -63,16 +56,9 @@ def set_billing(
 
 @billing_router.post("/items")
 def add_to_billing(
-    session_id: uuid.UUID,
-    body: QuantityIn,
-    db: DbSession,
-    user: CurrentUser,
-    settings: SettingsDep,
+    session: FreshOwnedSession, body: QuantityIn, db: DbSession, settings: SettingsDep
 ) -> CartOut:
     """Add a product the recognition missed."""
-    session = checkout.get_owned_fresh(
-        db=db, session_id=session_id, user=user, ttl_minutes=settings.session_ttl_minutes
-    )
     updated = cart.add_items(
         db=db,
         session_id=session.id,
@@ -85,14 +71,10 @@ def add_to_billing(
 
 @billing_router.post("/confirm")
 def confirm_billing(
-    session_id: uuid.UUID,
-    db: DbSession,
-    user: CurrentUser,
-    runtime: RuntimeDep,
-    background: BackgroundTasks,
+    session: OwnedSession, db: DbSession, runtime: RuntimeDep, background: BackgroundTasks
 ) -> ConfirmedOut:
     """Pay (mock) and turn the bill into an order; repeating it returns the same order."""
-    order, created = flows.confirm(db=db, session_id=session_id, user=user)
+    order, created = flows.confirm(db=db, session=session)
     if created and runtime.settings.learn_from_corrections:
         background.add_task(
             learning.learn,
@@ -123,9 +105,9 @@ def list_orders(
 
 
 @orders_router.get("/{order_id}")
-def get_order(order_id: uuid.UUID, db: DbSession, user: CurrentUser) -> OrderOut:
+def get_order(order: VisibleOrder) -> OrderOut:
     """One of the caller's orders (admins may read every order)."""
-    return OrderOut.of(service.get_visible(db=db, order_id=order_id, user=user))
+    return OrderOut.of(order)
 
 
 @admin_router.get("/orders")
