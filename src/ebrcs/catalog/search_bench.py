@@ -26,7 +26,7 @@ import faiss
 import numpy as np
 
 from ebrcs.catalog import vectors as index_kinds
-from ebrcs.catalog.index import RAW_SPACE, ProductIndex
+from ebrcs.catalog.index import RAW_SPACE, IndexExport, ProductIndex
 from ebrcs.catalog.rebuild import wanted_kind
 from ebrcs.catalog.snapshots import read_snapshot, write_snapshot
 from ebrcs.catalog.vectors import KINDS
@@ -204,11 +204,12 @@ def index_mb(index: ProductIndex) -> float:
         nonlocal total
         total += len(data)
 
-    def write(_kind: str, _space: object, parts: list[faiss.Index], _watermark: int) -> None:
-        for part in parts:
+    def write(export: IndexExport) -> None:
+        for part in export.parts:
             faiss.write_index(part, faiss.PyCallbackIOWriter(count))
 
-    index.export(write)
+    for ids, vectors in index.export(write):
+        total += ids.nbytes + vectors.nbytes
     return total / 1e6
 
 

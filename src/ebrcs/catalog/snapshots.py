@@ -16,14 +16,19 @@ from pathlib import Path
 from typing import BinaryIO
 
 import faiss
+import numpy as np
 
 from ebrcs.catalog.disk import fsync_dir
-from ebrcs.catalog.index import INDEX_KINDS, ProductIndex, VectorSpace
+from ebrcs.catalog.index import INDEX_KINDS, IndexExport, ProductIndex
+from ebrcs.catalog.vectors import new_store
 
 log = logging.getLogger(__name__)
 
-SNAPSHOT_FORMAT = 2  # 2: several FAISS parts (a graph and its store) and the vector space
+# 2: several FAISS parts (a graph and its store) and the vector space; 3: a store that only
+# appends is written after the parts as raw rows, copied a chunk at a time.
+SNAPSHOT_FORMAT = 3
 TRAILER = struct.Struct("<QI")  # payload length, CRC-32 of the payload
+CHUNK_ROWS = struct.Struct("<I")  # rows in the store chunk that follows
 STALE_TEMP_SECONDS = 3600
 
 
@@ -33,7 +38,11 @@ class CorruptSnapshot(Exception):
 
 @dataclass(frozen=True)
 class SnapshotHeader:
-    """What a snapshot holds, readable without loading its vectors."""
+    """What a snapshot holds, readable without loading its vectors.
+
+    ``parts`` FAISS indexes come first in the payload; when ``store_rows`` is not None the
+    store follows them as that many rows, in chunks: a row count, int64 ids, float32 vectors.
+    """
 
     kind: str
     dim: int
@@ -41,37 +50,51 @@ class SnapshotHeader:
     watermark: int
     space: str
     parts: int
+    store_rows: int | None = None
 
 
 def write_snapshot(index: ProductIndex, path: Path) -> SnapshotHeader:
-    """Write ``index`` to ``path`` atomically: a reader sees the old file or the new, whole."""
+    """Write ``index`` to ``path`` atomically: a reader sees the old file or the new, whole.
+
+    The index is exported at one moment (``ProductIndex.export``): writers wait only while
+    the parts that change in place are written and while each store chunk is copied.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     written: list[SnapshotHeader] = []
-
-    def _write(kind: str, space: VectorSpace, parts: list[faiss.Index], watermark: int) -> None:
-        header = SnapshotHeader(
-            kind, index.dim, index.embedder_id, watermark, space.tag, len(parts)
-        )
+    try:
         with temp.open("wb") as file:
-            file.write(json.dumps({"format": SNAPSHOT_FORMAT, **header.__dict__}).encode() + b"\n")
             length, crc = 0, 0
 
-            def _chunk(data: bytes) -> None:
+            def _chunk(data: bytes | memoryview) -> None:
                 nonlocal length, crc
                 file.write(data)
                 length += len(data)
                 crc = zlib.crc32(data, crc)
 
-            for part in parts:
-                faiss.write_index(part, faiss.PyCallbackIOWriter(_chunk))
+            def _write_parts(export: IndexExport) -> None:
+                header = SnapshotHeader(
+                    export.kind,
+                    index.dim,
+                    index.embedder_id,
+                    export.watermark,
+                    export.space.tag,
+                    len(export.parts),
+                    export.store_rows,
+                )
+                fields = {"format": SNAPSHOT_FORMAT, **header.__dict__}
+                file.write(json.dumps(fields).encode() + b"\n")
+                for part in export.parts:
+                    faiss.write_index(part, faiss.PyCallbackIOWriter(_chunk))
+                written.append(header)
+
+            for ids, vectors in index.export(_write_parts):
+                _chunk(CHUNK_ROWS.pack(len(ids)))
+                _chunk(memoryview(np.ascontiguousarray(ids, dtype="<i8")).cast("B"))
+                _chunk(memoryview(np.ascontiguousarray(vectors, dtype="<f4")).cast("B"))
             file.write(TRAILER.pack(length, crc))
             file.flush()
             os.fsync(file.fileno())
-        written.append(header)
-
-    try:
-        index.export(_write)
         os.replace(temp, path)
         fsync_dir(path.parent)
     finally:
@@ -90,8 +113,28 @@ def _read_header(file: BinaryIO) -> SnapshotHeader:
         raise CorruptSnapshot(f"unreadable header: {error}") from error
 
 
+def _read_store(file: BinaryIO, rows: int, dim: int) -> faiss.IndexIDMap2:
+    """The store written as raw rows, chunk by chunk, back as an index."""
+    store = new_store(dim)
+    while store.ntotal < rows:
+        (count,) = CHUNK_ROWS.unpack(_read_exactly(file, CHUNK_ROWS.size))
+        if not 0 < count <= rows - store.ntotal:
+            raise CorruptSnapshot("snapshot store chunk does not fit its header")
+        ids = np.frombuffer(_read_exactly(file, 8 * count), dtype="<i8")
+        vectors = np.frombuffer(_read_exactly(file, 4 * count * dim), dtype="<f4")
+        store.add_with_ids(vectors.reshape(count, dim), ids)
+    return store
+
+
+def _read_exactly(file: BinaryIO, size: int) -> bytes:
+    data = file.read(size)
+    if len(data) != size:
+        raise CorruptSnapshot("snapshot store is shorter than its header says")
+    return data
+
+
 def read_snapshot(path: Path) -> tuple[SnapshotHeader, list[faiss.Index]]:
-    """The header and FAISS parts stored at ``path``; ``CorruptSnapshot`` if damaged."""
+    """The header and FAISS parts (the store first) at ``path``; ``CorruptSnapshot`` if damaged."""
     size = path.stat().st_size
     with path.open("rb") as file:
         header = _read_header(file)
@@ -119,6 +162,8 @@ def read_snapshot(path: Path) -> tuple[SnapshotHeader, list[faiss.Index]]:
             parts = [faiss.read_index(reader) for _ in range(header.parts)]
         except RuntimeError as error:
             raise CorruptSnapshot(f"FAISS cannot read the snapshot: {error}") from error
+        if header.store_rows is not None:
+            parts.insert(0, _read_store(file, header.store_rows, header.dim))
         if file.tell() != start + length:
             raise CorruptSnapshot("snapshot parts do not fill its payload")
     if header.kind not in INDEX_KINDS or not parts or not isinstance(parts[0], faiss.IndexIDMap2):

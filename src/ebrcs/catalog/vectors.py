@@ -31,26 +31,23 @@ PCA_SAMPLE = 65536
 CHUNK = 65536
 
 
-def _flat(dim: int) -> faiss.IndexIDMap2:
+def new_store(dim: int) -> faiss.IndexIDMap2:
+    """An empty exact store of ``dim``-wide vectors keyed by id."""
     return faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
 
 
-def _stored_chunks(index: faiss.IndexIDMap2) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Every (ids, vectors) an id-mapped index stores, in storage order, in chunks."""
-    ids = faiss.vector_to_array(index.id_map).astype(np.int64)
-    inner = faiss.downcast_index(index.index)
-    for start in range(0, len(ids), CHUNK):
-        count = min(CHUNK, len(ids) - start)
-        yield ids[start : start + count], inner.reconstruct_n(start, count)
-
-
 class IndexedVectors(ABC):
-    """Stored vectors searchable by inner product; ``add`` never sees an id already findable."""
+    """Stored vectors searchable by inner product; ``add`` never sees an id already findable.
+
+    Every kind keeps its vectors, findable or hidden, in one id-mapped FAISS index, its store
+    (``parts()[0]``), from which exact vectors are read back.
+    """
 
     kind: ClassVar[str]
 
-    def __init__(self, dim: int) -> None:
+    def __init__(self, dim: int, store: faiss.IndexIDMap2) -> None:
         self.dim = dim
+        self._store = store
 
     @abstractmethod
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
@@ -64,22 +61,50 @@ class IndexedVectors(ABC):
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Scores and ids (``-1`` padding) of the ``k`` best findable vectors per query."""
 
-    @abstractmethod
     def reconstruct(self, ids: Sequence[int]) -> np.ndarray:
         """The exact stored vectors of these ids."""
+        return self._store.reconstruct_batch(np.asarray(ids, dtype=np.int64))
 
-    @abstractmethod
+    @property
+    def stored(self) -> int:
+        """How many vectors the store holds, findable or hidden."""
+        return self._store.ntotal
+
+    def stored_rows(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ids and vectors at store positions ``start`` to ``stop`` (copies)."""
+        ids = faiss.rev_swig_ptr(self._store.id_map.data(), self._store.ntotal)[start:stop]
+        inner = faiss.downcast_index(self._store.index)
+        return ids.astype(np.int64), inner.reconstruct_n(start, stop - start)
+
     def chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Every stored (ids, vectors), findable or hidden, in chunks."""
+        """Every stored (ids, vectors), findable or hidden, in storage order, in chunks."""
+        total = self.stored
+        for start in range(0, total, CHUNK):
+            yield self.stored_rows(start, min(total, start + CHUNK))
 
-    @abstractmethod
     def parts(self) -> list[faiss.Index]:
-        """The FAISS indexes a snapshot stores, in order."""
+        """The FAISS indexes a snapshot stores, the store first."""
+        return [self._store]
+
+    def snapshot_parts(self) -> tuple[list[faiss.Index], int | None]:
+        """What a snapshot must write at once, and how many store rows it may copy later.
+
+        The parts returned change in place and must be written while no writer runs. When
+        the store only ever appends (removal hides), its first rows never change: the second
+        value is how many there are now, and the store is not among the parts. None when the
+        store itself is among them.
+        """
+        return self.parts(), None
 
     @classmethod
-    @abstractmethod
     def from_parts(cls, parts: list[faiss.Index], findable: set[int]) -> IndexedVectors:
         """Vectors read back from ``parts``; stored ids not in ``findable`` are not found."""
+        vectors = cls(parts[0].d, *parts)
+        stored = faiss.vector_to_array(parts[0].id_map).astype(np.int64).tolist()
+        unknown = [i for i in stored if i not in findable]
+        if unknown:
+            vectors.remove(unknown)
+        return vectors
 
     @property
     def hidden(self) -> int:
@@ -92,44 +117,24 @@ class FlatVectors(IndexedVectors):
 
     kind = "flat"
 
-    def __init__(self, dim: int, index: faiss.IndexIDMap2 | None = None) -> None:
-        super().__init__(dim)
-        self._index = index if index is not None else _flat(dim)
+    def __init__(self, dim: int, store: faiss.IndexIDMap2 | None = None) -> None:
+        super().__init__(dim, store if store is not None else new_store(dim))
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
-        self._index.add_with_ids(vectors, ids)
+        self._store.add_with_ids(vectors, ids)
 
     def remove(self, ids: Sequence[int]) -> None:
-        self._index.remove_ids(np.asarray(ids, dtype=np.int64))
+        self._store.remove_ids(np.asarray(ids, dtype=np.int64))
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        return self._index.search(queries, k)
-
-    def reconstruct(self, ids: Sequence[int]) -> np.ndarray:
-        return self._index.reconstruct_batch(np.asarray(ids, dtype=np.int64))
-
-    def chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        return _stored_chunks(self._index)
-
-    def parts(self) -> list[faiss.Index]:
-        return [self._index]
-
-    @classmethod
-    def from_parts(cls, parts: list[faiss.Index], findable: set[int]) -> FlatVectors:
-        (index,) = parts
-        vectors = cls(index.d, index)
-        stored = faiss.vector_to_array(index.id_map).astype(np.int64)
-        unknown = [int(i) for i in stored if int(i) not in findable]
-        if unknown:
-            vectors.remove(unknown)
-        return vectors
+        return self._store.search(queries, k)
 
 
 class _HidingVectors(IndexedVectors):
     """A graph cannot delete: removed ids stay stored, hidden by a search-time filter."""
 
-    def __init__(self, dim: int) -> None:
-        super().__init__(dim)
+    def __init__(self, dim: int, store: faiss.IndexIDMap2) -> None:
+        super().__init__(dim, store)
         self._hidden: set[int] = set()
         self._visible: tuple[faiss.IDSelector, ...] = ()
 
@@ -166,50 +171,28 @@ class _HidingVectors(IndexedVectors):
             params.sel = self._visible[0]
         return params
 
-    def _hide_unknown(self, stored: Iterator[tuple[np.ndarray, np.ndarray]], findable: set[int]):
-        unknown = [int(i) for ids, _ in stored for i in ids.tolist() if int(i) not in findable]
-        if unknown:
-            self.remove(unknown)
-
 
 class HnswVectors(_HidingVectors):
-    """An HNSW graph over the full vectors (FAISS ``IndexHNSWFlat``)."""
+    """An HNSW graph over the full vectors (FAISS ``IndexHNSWFlat``), which is its store."""
 
     kind = "hnsw"
 
-    def __init__(self, dim: int, index: faiss.IndexIDMap2 | None = None) -> None:
-        super().__init__(dim)
-        if index is None:
+    def __init__(self, dim: int, store: faiss.IndexIDMap2 | None = None) -> None:
+        if store is None:
             inner = faiss.IndexHNSWFlat(dim, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
             inner.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-            index = faiss.IndexIDMap2(inner)
-        self._index = index
+            store = faiss.IndexIDMap2(inner)
+        super().__init__(dim, store)
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         ids, vectors = self._split_revealed(ids, vectors)
         if len(ids):
-            self._index.add_with_ids(vectors, ids)
+            self._store.add_with_ids(vectors, ids)
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         params = faiss.SearchParametersHNSW()
         params.efSearch = max(HNSW_EF_SEARCH, k)
-        return self._index.search(queries, k, params=self._params(params))
-
-    def reconstruct(self, ids: Sequence[int]) -> np.ndarray:
-        return self._index.reconstruct_batch(np.asarray(ids, dtype=np.int64))
-
-    def chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        return _stored_chunks(self._index)
-
-    def parts(self) -> list[faiss.Index]:
-        return [self._index]
-
-    @classmethod
-    def from_parts(cls, parts: list[faiss.Index], findable: set[int]) -> HnswVectors:
-        (index,) = parts
-        vectors = cls(index.d, index)
-        vectors._hide_unknown(vectors.chunks(), findable)
-        return vectors
+        return self._store.search(queries, k, params=self._params(params))
 
 
 class HnswPcaVectors(_HidingVectors):
@@ -230,8 +213,7 @@ class HnswPcaVectors(_HidingVectors):
         store: faiss.IndexIDMap2 | None = None,
         graph: faiss.IndexPreTransform | None = None,
     ) -> None:
-        super().__init__(dim)
-        self._store = store if store is not None else _flat(dim)
+        super().__init__(dim, store if store is not None else new_store(dim))
         self._graph = graph
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
@@ -263,21 +245,12 @@ class HnswPcaVectors(_HidingVectors):
             labels[row, : len(best)] = found[best]
         return scores, labels
 
-    def reconstruct(self, ids: Sequence[int]) -> np.ndarray:
-        return self._store.reconstruct_batch(np.asarray(ids, dtype=np.int64))
-
-    def chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        return _stored_chunks(self._store)
-
     def parts(self) -> list[faiss.Index]:
         return [self._store] if self._graph is None else [self._store, self._graph]
 
-    @classmethod
-    def from_parts(cls, parts: list[faiss.Index], findable: set[int]) -> HnswPcaVectors:
-        store, *graph = parts
-        vectors = cls(store.d, store, graph[0] if graph else None)
-        vectors._hide_unknown(vectors.chunks(), findable)
-        return vectors
+    def snapshot_parts(self) -> tuple[list[faiss.Index], int | None]:
+        # The store only appends; the graph's links change as vectors join it.
+        return ([] if self._graph is None else [self._graph]), self._store.ntotal
 
     def _make_graph(self) -> None:
         """Train the projection on a sample of the store and put every stored vector in a graph."""
