@@ -16,6 +16,7 @@ from ebrcs.body_limit import MULTIPART_OVERHEAD_BYTES, BodyLimit, RouteLimit
 from ebrcs.catalog.views import router as catalog_router
 from ebrcs.checkout.expiry import expire_idle_sessions_forever
 from ebrcs.checkout.video import VideoTasks
+from ebrcs.checkout.views import billing_router
 from ebrcs.checkout.views import router as checkout_router
 from ebrcs.checkout.websocket import LiveCheckouts
 from ebrcs.checkout.websocket import router as checkout_socket_router
@@ -23,7 +24,7 @@ from ebrcs.config import Settings, get_settings
 from ebrcs.http_errors import install_error_handlers
 from ebrcs.openapi import install_openapi
 from ebrcs.orders.views import admin_router as orders_admin_router
-from ebrcs.orders.views import billing_router, orders_router
+from ebrcs.orders.views import confirm_router, orders_router
 from ebrcs.runtime import Runtime
 from ebrcs.system.sockets import CountOpenSockets
 from ebrcs.system.views import router as system_router
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(checkout_router)
     app.include_router(checkout_socket_router)
     app.include_router(billing_router)
+    app.include_router(confirm_router)
     app.include_router(orders_router)
     app.include_router(orders_admin_router)
     install_web_app(app)

@@ -1,17 +1,35 @@
-"""Request and response bodies of the checkout API and the live socket's messages."""
+"""Request and response bodies of the checkout API, the bill included, and the socket's messages."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
 from ebrcs.checkout.cart import Cart, CartLine
 from ebrcs.checkout.models import SessionStatus
 from ebrcs.checkout.unsure import UnsureLine
+
+# Strict: JSON 2.0 or true is not a quantity. Bounds are checked by the cart service, which
+# knows the configured maximum and answers with one message for every way to get it wrong.
+Quantity = Annotated[int, Field(strict=True)]
+MAX_LINES_PER_UPDATE = 1000
+
+
+class QuantityIn(BaseModel):
+    """A product and how many of it."""
+
+    product_id: uuid.UUID
+    quantity: Quantity
+
+
+class BillingUpdateIn(BaseModel):
+    """The whole cart as the shopper validated it; products left out are removed."""
+
+    items: list[QuantityIn] = Field(max_length=MAX_LINES_PER_UPDATE)
 
 
 class SessionCreated(BaseModel):

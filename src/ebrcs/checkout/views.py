@@ -1,4 +1,5 @@
-"""HTTP routes of checkout sessions, their ROI and video uploads: thin calls into the services."""
+"""HTTP routes of checkout sessions, their ROI, video uploads, unsure items and the bill: thin calls
+into the services."""
 
 from __future__ import annotations
 
@@ -25,7 +26,9 @@ from ebrcs.checkout.deps import (
 from ebrcs.checkout.live import open_live_checkout
 from ebrcs.checkout.models import CheckoutSession
 from ebrcs.checkout.schemas import (
+    BillingUpdateIn,
     CartOut,
+    QuantityIn,
     ResolveIn,
     RoiIn,
     RoiOut,
@@ -40,6 +43,8 @@ from ebrcs.deps import DbSession, LivePartsDep, SettingsDep
 from ebrcs.errors import ErrorCode, InvalidInput, NotFound, PayloadTooLarge
 
 router = APIRouter(prefix="/api/sessions", tags=["checkout"])
+BILLING_PREFIX = "/api/sessions/{session_id}/billing"
+billing_router = APIRouter(prefix=BILLING_PREFIX, tags=["billing"])
 
 CLOSE_SESSION_ENDED = 4409
 # Room for the multipart envelope around the video itself.
@@ -273,3 +278,38 @@ def unsure_crop(
     if path is None:
         raise NotFound("this unsure item has no picture")
     return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "private"})
+
+
+@billing_router.get("")
+def get_billing(session: OwnedSession, db: DbSession) -> CartOut:
+    """The caller's bill: lines and totals priced on the server."""
+    return CartOut.of(cart.load(db=db, session_id=session.id))
+
+
+@billing_router.put("")
+def set_billing(
+    session: FreshOwnedSession, body: BillingUpdateIn, db: DbSession, settings: SettingsDep
+) -> CartOut:
+    """Set the bill to exactly the listed quantities; products left out or at 0 are removed."""
+    updated = cart.set_quantities(
+        db=db,
+        session_id=session.id,
+        quantities=[(line.product_id, line.quantity) for line in body.items],
+        max_quantity=settings.max_cart_quantity,
+    )
+    return CartOut.of(updated)
+
+
+@billing_router.post("/items")
+def add_to_billing(
+    session: FreshOwnedSession, body: QuantityIn, db: DbSession, settings: SettingsDep
+) -> CartOut:
+    """Add a product the recognition missed."""
+    updated = cart.add_items(
+        db=db,
+        session_id=session.id,
+        product_id=body.product_id,
+        quantity=body.quantity,
+        max_quantity=settings.max_cart_quantity,
+    )
+    return CartOut.of(updated)

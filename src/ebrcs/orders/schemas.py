@@ -1,33 +1,14 @@
-"""Request and response bodies of bill validation, orders and the admin dashboard."""
+"""Response bodies of confirmation, orders and the admin dashboard."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from ebrcs.orders.models import Order, PaymentStatus
-
-# Strict: JSON 2.0 or true is not a quantity. Bounds are checked by the cart service, which
-# knows the configured maximum and answers with one message for every way to get it wrong.
-Quantity = Annotated[int, Field(strict=True)]
-MAX_LINES_PER_UPDATE = 1000
-
-
-class QuantityIn(BaseModel):
-    """A product and how many of it."""
-
-    product_id: uuid.UUID
-    quantity: Quantity
-
-
-class BillingUpdateIn(BaseModel):
-    """The whole cart as the shopper validated it; products left out are removed."""
-
-    items: list[QuantityIn] = Field(max_length=MAX_LINES_PER_UPDATE)
 
 
 class OrderItemOut(BaseModel):

@@ -1,4 +1,4 @@
-"""HTTP routes of bill validation, confirmation, order history and the admin's views of orders."""
+"""HTTP routes of confirmation, order history and the admin's views of orders."""
 
 from __future__ import annotations
 
@@ -8,68 +8,31 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Query
 
 from ebrcs.auth.deps import AdminUser, CurrentUser
-from ebrcs.checkout import cart
-from ebrcs.checkout.deps import FreshOwnedSession, OwnedSession
-from ebrcs.checkout.schemas import CartOut
-from ebrcs.deps import DbSession, RuntimeDep, SettingsDep
+from ebrcs.checkout.deps import OwnedSession
+from ebrcs.checkout.views import BILLING_PREFIX
+from ebrcs.deps import DbSession, RuntimeDep
 from ebrcs.orders import dashboard, flows, learning, service
 from ebrcs.orders.deps import VisibleOrder
 from ebrcs.orders.schemas import (
     AdminOrderOut,
     AdminOrderPage,
-    BillingUpdateIn,
     ConfirmedOut,
     DashboardOut,
     OrderOut,
     OrderPage,
-    QuantityIn,
 )
 from ebrcs.params import Offset, UtcDateTime
 from ebrcs.text import Text
 
-billing_router = APIRouter(prefix="/api/sessions/{session_id}/billing", tags=["billing"])
+# The bill's last step, beside the order it makes; the bill's other routes are checkout's.
+confirm_router = APIRouter(prefix=BILLING_PREFIX, tags=["billing"])
 orders_router = APIRouter(prefix="/api/orders", tags=["orders"])
 admin_router = APIRouter(prefix="/api/admin", tags=["admin"])
 
 Limit = Annotated[int, Query(ge=1, le=100)]
 
 
-@billing_router.get("")
-def get_billing(session: OwnedSession, db: DbSession) -> CartOut:
-    """The caller's bill: lines and totals priced on the server."""
-    return CartOut.of(cart.load(db=db, session_id=session.id))
-
-
-@billing_router.put("")
-def set_billing(
-    session: FreshOwnedSession, body: BillingUpdateIn, db: DbSession, settings: SettingsDep
-) -> CartOut:
-    """Set the bill to exactly the listed quantities; products left out or at 0 are removed."""
-    updated = cart.set_quantities(
-        db=db,
-        session_id=session.id,
-        quantities=[(line.product_id, line.quantity) for line in body.items],
-        max_quantity=settings.max_cart_quantity,
-    )
-    return CartOut.of(updated)
-
-
-@billing_router.post("/items")
-def add_to_billing(
-    session: FreshOwnedSession, body: QuantityIn, db: DbSession, settings: SettingsDep
-) -> CartOut:
-    """Add a product the recognition missed."""
-    updated = cart.add_items(
-        db=db,
-        session_id=session.id,
-        product_id=body.product_id,
-        quantity=body.quantity,
-        max_quantity=settings.max_cart_quantity,
-    )
-    return CartOut.of(updated)
-
-
-@billing_router.post("/confirm")
+@confirm_router.post("/confirm")
 def confirm_billing(
     session: OwnedSession, db: DbSession, runtime: RuntimeDep, background: BackgroundTasks
 ) -> ConfirmedOut:
