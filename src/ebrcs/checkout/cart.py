@@ -258,23 +258,24 @@ def _apply(db: Session, session_id: uuid.UUID, change: CartChange) -> None:
                 crop_path=crop_path,
             )
             best = candidates[0] if candidates else None
-            record_event(
-                db=db,
-                session_id=session_id,
-                kind=EventKind.UNRECOGNISED,
-                product_id=best.product_id if best else None,
-                score=best.score if best else None,
-                commit=False,
-            )
+            guess, score = (best.product_id, best.score) if best else (None, None)
+            _noticed(db, session_id, guess, score)
         case Noticed(product_id, score):
-            record_event(
-                db=db,
-                session_id=session_id,
-                kind=EventKind.UNRECOGNISED,
-                product_id=product_id,
-                score=score,
-                commit=False,
-            )
+            _noticed(db, session_id, product_id, score)
+
+
+def _noticed(
+    db: Session, session_id: uuid.UUID, product_id: uuid.UUID | None, score: float | None
+) -> None:
+    """Keep an UNRECOGNISED event (under the best guess, if any) for the dashboard."""
+    record_event(
+        db=db,
+        session_id=session_id,
+        kind=EventKind.UNRECOGNISED,
+        product_id=product_id,
+        score=score,
+        commit=False,
+    )
 
 
 def _add_one(
