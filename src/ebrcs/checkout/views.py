@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import FileResponse, StreamingResponse
+from fastapi.sse import format_sse_event
 from starlette.datastructures import UploadFile
 
 from ebrcs.auth.deps import CurrentUser
@@ -199,29 +200,25 @@ async def video_status(task: OwnedVideoTask, request: Request, db: DbSession) ->
     )
 
 
-async def _task_events(task: video.VideoTask, request: Request) -> AsyncIterator[str]:
-    """The task's messages as SSE, until it ends or the client leaves."""
+async def _task_events(task: video.VideoTask, request: Request) -> AsyncIterator[bytes]:
+    """The task's messages as SSE (FastAPI's encoder), until it ends or the client leaves."""
     sent, last_progress, quiet = 0, None, 0.0
     while not await request.is_disconnected():
         progress, messages, finished = task.read(sent)
         if progress and progress != last_progress:
-            yield _sse("progress", progress)
+            yield format_sse_event(event="progress", data_str=json.dumps(progress))
             last_progress, quiet = progress, 0.0
         for kind, data in messages:
-            yield _sse(kind, data)
+            yield format_sse_event(event=kind, data_str=json.dumps(data))
             quiet = 0.0
         sent += len(messages)
         if finished and not messages:
             return
         if quiet >= SSE_HEARTBEAT_SECONDS:
-            yield ": keep-alive\n\n"
+            yield format_sse_event(comment="keep-alive")
             quiet = 0.0
         await asyncio.sleep(SSE_POLL_SECONDS)
         quiet += SSE_POLL_SECONDS
-
-
-def _sse(kind: str, data: dict[str, object]) -> str:
-    return f"event: {kind}\ndata: {json.dumps(data)}\n\n"
 
 
 @router.post("/{session_id}/video-tasks/{task_id}/cancel", status_code=status.HTTP_202_ACCEPTED)
