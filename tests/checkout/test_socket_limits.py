@@ -1,25 +1,38 @@
 """Socket limits before work: the frame gate (bytes, magic, declared pixels), bounded controls,
-and 1011 with a close frame for every unexpected error."""
+1011 with a close frame for every unexpected error, and the server's own message limit."""
 
 from __future__ import annotations
 
 import io
 import resource
 import struct
+import threading
+import time
+import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import uvicorn
 from checkout_scenes import empty_counter, open_socket, stream
 from fastapi.testclient import TestClient
 from PIL import Image
 from starlette.websockets import WebSocketDisconnect
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect as ws_connect
 
+from ebrcs import app as app_module
+from ebrcs import server
+from ebrcs.auth.websocket import MAX_TOKEN_MESSAGE_CHARS
 from ebrcs.checkout import websocket as checkout_socket
+from ebrcs.config import Settings
 from ebrcs.errors import ErrorCode, PayloadTooLarge
 from ebrcs.imaging import check_frame, decode_frame
+from live_server import free_port
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_PIXELS = 3840 * 2160
+SERVER_START_SECONDS = 120
 
 
 def pixel_bomb(width: int = 20000, height: int = 20000) -> bytes:
@@ -104,3 +117,57 @@ def test_an_unexpected_error_closes_the_socket_with_1011(
             ws.receive_json()
 
     assert closed.value.code == 1011
+
+
+@pytest.fixture
+def served(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, int]]:
+    """``ebrcs serve``'s own uvicorn options, run in this process: its socket URL and limit."""
+    small = settings.model_copy(update={"max_frame_bytes": 64 * 1024})
+    monkeypatch.setattr(server, "get_settings", lambda: small)
+    monkeypatch.setattr(app_module, "get_settings", lambda: small)
+    options: dict[str, Any] = {}
+    monkeypatch.setattr(
+        server.uvicorn, "run", lambda app, **kwargs: options.update(kwargs, app=app)
+    )
+    port = free_port()
+    server.serve(host="127.0.0.1", port=port, workers=1)
+    options.pop("workers")
+    running = uvicorn.Server(uvicorn.Config(**options | {"log_level": "warning"}))
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + SERVER_START_SECONDS
+    while not running.started and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert running.started, "the server did not start"
+    yield f"ws://127.0.0.1:{port}/api/ws/checkout/{uuid.uuid4()}", options["ws_max_size"]
+    running.should_exit = True
+    thread.join(timeout=30)
+
+
+def _close_code_after(url: str, message: bytes) -> int | None:
+    with ws_connect(url, max_size=None, open_timeout=30) as websocket:
+        websocket.send(message)
+        with pytest.raises(ConnectionClosed) as closed:
+            websocket.recv(timeout=30)
+    return closed.value.rcvd.code if closed.value.rcvd else None
+
+
+def test_the_server_refuses_a_message_far_past_the_sockets_limits_itself(
+    served: tuple[str, int],
+) -> None:
+    url, limit = served
+    assert limit == server.ws_max_size(app_module.get_settings())
+    assert limit < 16 * 1024 * 1024  # below uvicorn's own default
+    # A frame a little over max_frame_bytes still reaches the socket (here: not a login, 1008);
+    # one past the server's limit is refused by uvicorn before the app reads it.
+    assert _close_code_after(url, b"\xff" * (limit - 1)) == 1008
+    assert _close_code_after(url, b"\xff" * (limit + 1)) == 1009
+
+
+def test_the_servers_message_limit_covers_every_message_the_socket_takes(
+    settings: Settings,
+) -> None:
+    limit = server.ws_max_size(settings)
+    assert limit >= settings.max_frame_bytes
+    assert limit >= 4 * settings.max_control_bytes  # any UTF-8 text of that many characters
+    assert limit >= 4 * MAX_TOKEN_MESSAGE_CHARS
