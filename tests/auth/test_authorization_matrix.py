@@ -29,7 +29,7 @@ that is not even parseable JSON is answered 422 before authentication (FastAPI d
 before solving dependencies), which reveals nothing. Ownership dependencies also run before the
 body is validated; the 404 requests still carry a minimal valid body built from the OpenAPI
 schema (``REQUEST_EXAMPLES`` overrides it where a schema is not enough), so that a check made
-only after validation would be caught too.
+only after validation would be caught too, and a body of the wrong shape must get the same 404.
 """
 
 from __future__ import annotations
@@ -663,6 +663,16 @@ def _ownership_failures(client: TestClient, objects: Objects, intruder: Account)
             failures.append(
                 f"{endpoint}: another user's object answers {foreign.text} but a missing one "
                 f"{missing.status_code} {missing.text}; they must not differ"
+            )
+        query = {"params": arguments["params"]} if "params" in arguments else {}
+        wrong_body = client.request(
+            endpoint.method, path, headers=intruder.headers, json={"unexpected": True}, **query
+        )
+        if (wrong_body.status_code, wrong_body.text) != (foreign.status_code, foreign.text):
+            failures.append(
+                f"{endpoint}: another user's object with a body of the wrong shape answers "
+                f"{wrong_body.status_code} {wrong_body.text[:200]}: ownership is not resolved "
+                "before validation (take an ownership dependency)"
             )
     if unread := owned_in_paths - readable_by_owner:
         failures.append(f"no GET route let the owner read their own {sorted(unread)}")

@@ -147,6 +147,21 @@ def test_idle_session_expires_when_it_is_next_read(client, shopper, settings):
     assert body["status"] == "expired"
 
 
+def test_a_session_idle_past_the_ttl_takes_no_video_and_expires(client, shopper, settings):
+    session_id = _open(client, shopper.headers)
+    _idle_for(client, session_id, settings.session_ttl_minutes + 1)
+
+    upload = client.post(
+        f"/api/sessions/{session_id}/video-upload",
+        files={"video": ("shelf.mp4", b"not read", "video/mp4")},
+        headers=shopper.headers,
+    )
+
+    assert (upload.status_code, upload.json()["code"]) == (409, "session_not_active")
+    body = client.get(f"/api/sessions/{session_id}", headers=shopper.headers).json()
+    assert body["status"] == "expired"
+
+
 def test_sweep_expires_only_sessions_idle_past_the_ttl(client, shopper, settings):
     idle = _open(client, shopper.headers)
     recent = _open(client, shopper.headers)
