@@ -92,7 +92,7 @@ def checkout_video(
         raise typer.Exit(1) from error
     runtime = Runtime.start(settings)
     try:
-        config = pipeline_config(runtime)
+        config = pipeline_config(settings=runtime.settings, index=runtime.index)
         pipeline = CheckoutPipeline(runtime.recogniser, config, polygon)
         events: list[CountEvent] = []
         processed, started = 0, time.perf_counter()
