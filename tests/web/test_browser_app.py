@@ -9,10 +9,12 @@ one browser serve the whole module; any console or page error fails a test.
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from browser_harness import (
@@ -30,6 +32,8 @@ from ebrcs.auth.models import Role
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
+I18N_DIR = Path(__file__).resolve().parents[2] / "src" / "ebrcs" / "web" / "static" / "i18n"
+CATALOGUES = {code: json.loads((I18N_DIR / f"{code}.json").read_text()) for code in ("en", "ko")}
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
 SIZES = {"phone": PHONE, "desktop": DESKTOP}
@@ -163,6 +167,23 @@ def test_every_page_fits_the_screen_in_both_languages(
     # A recent order opens its receipt.
     admin.get_by_role("region", name="Recent orders").get_by_role("link").first.click()
     expect(admin).to_have_url(f"{live_server.url}/receipt/{shop.order_id}")
+
+
+def test_the_dashboard_charts_are_drawn_again_in_the_new_language_without_a_reload(
+    new_page: NewPage, live_server: LiveServer, shop: Shop
+) -> None:
+    admin = new_page(DESKTOP)
+    log_in(admin, live_server, *shop.admin)
+    admin.goto(f"{live_server.url}/admin/dashboard")
+    sales, top = admin.locator(".chart-box svg").nth(0), admin.locator(".chart-box svg").nth(1)
+    expect(sales).to_have_attribute("aria-label", CATALOGUES["en"]["dashboard.salesPerDay"])
+
+    use_language(admin, "ko")
+
+    expect(sales).to_have_attribute("aria-label", CATALOGUES["ko"]["dashboard.salesPerDay"])
+    expect(top).to_have_attribute("aria-label", CATALOGUES["ko"]["dashboard.topProducts"])
+    use_language(admin, "en")
+    expect(top).to_have_attribute("aria-label", CATALOGUES["en"]["dashboard.topProducts"])
 
 
 def test_korean_text_has_its_shipped_font_and_breaks_between_words(

@@ -1,21 +1,31 @@
 // Charts drawn as SVG by hand (no library, no CDN): a column chart and a horizontal bar chart.
 import { h, svg } from "./dom.js";
+import { LANGUAGE_CHANGED } from "./i18n.js";
 
 const MIN_WIDTH = 280;
 
 /**
  * A box that draws its chart at the width it is shown at (so 12 px text stays 12 px on a phone
- * and on a wide screen), again whenever that width changes. draw(width) returns the SVG.
+ * and on a wide screen), again whenever that width changes, and again in the new language's
+ * words and number format after a language switch. draw(width) returns the SVG.
  */
 export function fittedChart(draw) {
   const box = h("div", { class: "chart-box" });
   let drawnAt = 0;
-  new ResizeObserver(() => {
-    const width = Math.max(MIN_WIDTH, Math.floor(box.clientWidth));
-    if (!box.isConnected || width === drawnAt) return;
+  const redraw = (width) => {
     drawnAt = width;
     box.replaceChildren(draw(width));
+  };
+  new ResizeObserver(() => {
+    const width = Math.max(MIN_WIDTH, Math.floor(box.clientWidth));
+    if (box.isConnected && width !== drawnAt) redraw(width);
   }).observe(box);
+  const relabel = () => {
+    // A chart of a page left since is not drawn again (and stops listening).
+    if (!box.isConnected) document.removeEventListener(LANGUAGE_CHANGED, relabel);
+    else if (drawnAt) redraw(drawnAt);
+  };
+  document.addEventListener(LANGUAGE_CHANGED, relabel);
   return box;
 }
 // About how wide one character of the 12 px chart font is, in viewBox units.

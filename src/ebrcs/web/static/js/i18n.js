@@ -2,6 +2,9 @@
 const STORAGE_KEY = "ebrcs.language";
 const LANGUAGES = ["en", "ko"];
 
+/** Dispatched on document once a language switch is in force (charts redraw their numbers). */
+export const LANGUAGE_CHANGED = "ebrcs:languagechange";
+
 const catalogues = {};
 let current = "en";
 // The shop's ISO 4217 code, from GET /api/auth/me; every page that shows money needs a login.
@@ -25,6 +28,7 @@ export async function useLanguage(code) {
   current = code;
   localStorage.setItem(STORAGE_KEY, code);
   document.documentElement.lang = code;
+  document.dispatchEvent(new Event(LANGUAGE_CHANGED));
   return code;
 }
 

@@ -24,8 +24,9 @@ function salesChart(perDay) {
 
 function topChart(top) {
   if (!top.length) return h("p", { class: "empty", i18n: "dashboard.noSales" });
-  const rows = top.map((row) => ({ label: row.name, value: row.quantity, note: `${row.quantity} · ${formatMoney(row.revenue)}` }));
-  return [fittedChart((width) => barChart(rows, { width, title: t("dashboard.topProducts") })), h("p", { class: "chart-note", i18n: "dashboard.topLegend" })];
+  // The notes are formatted as the chart is drawn, so they follow a language switch.
+  const rows = () => top.map((row) => ({ label: row.name, value: row.quantity, note: `${row.quantity} · ${formatMoney(row.revenue)}` }));
+  return [fittedChart((width) => barChart(rows(), { width, title: t("dashboard.topProducts") })), h("p", { class: "chart-note", i18n: "dashboard.topLegend" })];
 }
 
 function recentOrders(orders, navigate) {
