@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import uuid
 
+import faiss
 import numpy as np
 import pytest
 from catalog_fixtures import ColourEmbedder, open_index, photo, register_product
@@ -114,6 +116,29 @@ def test_changes_made_during_a_rebuild_are_in_the_index_swapped_in(
     assert products[1] not in {
         hit.product_id for hits in index.search(off_sale, 20) for hit in hits
     }
+
+
+def test_a_background_build_uses_its_openmp_team_at_low_priority_while_flat_answers(
+    sessions, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = open_index(sessions, settings)
+    products = [register(sessions, index, settings, seed) for seed in range(6)]
+    seen: dict[str, int] = {}
+    build = rebuild.build_from_database
+
+    def observed_build(**kwargs):
+        seen["threads"] = faiss.omp_get_max_threads()
+        seen["niceness"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        (hits,) = index.search(stored_vectors(sessions, products[0])[:1], 1)  # still answering
+        seen["found"] = hits[0].product_id == products[0]
+        return build(**kwargs)
+
+    monkeypatch.setattr(rebuild, "build_from_database", observed_build)
+    worker = rebuild.start_rebuild(sessions=sessions, index=index, kind="hnsw_pca", threads=3)
+    worker.join(30)
+    assert index.kind == "hnsw_pca"
+    assert seen["threads"] == 3 and seen["found"]
+    assert seen["niceness"] >= rebuild.BUILD_NICENESS
 
 
 def test_automatic_switch_under_concurrent_searches_and_registrations(
