@@ -268,3 +268,19 @@ def test_an_unsure_item_still_in_view_is_tried_again_on_later_views(
     if not named:
         assert event.candidates[0].product_id == product_id("Tomato")
         assert event.crop_rgb is not None
+
+
+@pytest.mark.parametrize("roi", [None, MIDDLE])
+def test_items_set_down_touching_each_other_are_each_counted_and_named(
+    photos: dict[str, ItemPhoto], roi: list[tuple[float, float]] | None
+) -> None:
+    """Each is carried in from the left past the ones resting, and put down against the last."""
+    width = 48 * SIZE[1] * ITEM_HEIGHT / 60 / SIZE[0]  # an item's width, as a share of the frame
+    labels, trips, t = ["Tomato", "Cucumber", "Blueberry"], [], 0.5
+    for index, label in enumerate(labels):
+        rest = (0.3 + index * width, 0.5)
+        trips.append(trip(photos[label], t, rest=rest, entry_edge="left", stays=True))
+        t = trips[-1].arrive_at + 0.5
+    assert sorted(run(video(*trips, roi=roi))) == [
+        (EventKind.ADD, label) for label in sorted(labels)
+    ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 import supervision as sv
@@ -10,6 +12,12 @@ GHOST_RING = 2
 """Pixels (at the processing width) inside a box's border where its outline is measured."""
 GHOST_EDGE_RATIO = 0.6
 """A blob whose outline in view is under this share of its outline in the model is a ghost."""
+REST_TOLERANCE = 0.05
+"""How far (in box diagonals) an item at rest may move from frame to frame: a hand's wobble."""
+HOLD_COVERAGE = 0.9
+"""A resting item keeps its box only while this share of it is still foreground (not moved)."""
+_OUTWARDS = np.array([-1.0, -1.0, 1.0, 1.0])
+"""Which way each side of an x0 y0 x1 y1 box moves as it grows."""
 
 
 class ForegroundDetector:
@@ -27,6 +35,13 @@ class ForegroundDetector:
     What the first frame showed of an item that moved on leaves a *ghost* (a blob of empty
     counter); ``absorb`` learns such regions at once. A blob covering most of the frame is a
     lighting jump, not an item, and is dropped.
+
+    Items set down touching each other merge into one blob, which background subtraction
+    alone cannot split. Items are put down one at a time, so a blob that covers the box of
+    an item *resting* there (``resting``: boxes of tracks that kept still) is split: the
+    resting item keeps its box (``data["held"]`` True: what is in it may be another item
+    passing over it, so it is not a view of the resting one) and the rest of the blob, opened
+    and at least ``min_area``, becomes detections of its own.
 
     >>> detector = ForegroundDetector(process_width=160, min_area=0.01)
     >>> empty = np.full((90, 160, 3), 120, np.uint8)
@@ -68,8 +83,11 @@ class ForegroundDetector:
             history=self._history, dist2Threshold=self._dist2_threshold, detectShadows=False
         )
 
-    def detect(self, frame_bgr: np.ndarray) -> sv.Detections:
-        """The moving blobs of this frame (and a background model updated with it)."""
+    def detect(self, frame_bgr: np.ndarray, resting: np.ndarray | None = None) -> sv.Detections:
+        """The moving blobs of this frame (and a background model updated with it).
+
+        ``resting``: boxes (frame pixels, x0 y0 x1 y1) of items at rest in the last frame.
+        """
         height, width = frame_bgr.shape[:2]
         self._frame_width = width
         scale = min(1.0, self.process_width / width)
@@ -89,15 +107,66 @@ class ForegroundDetector:
             self._absorbing = []
         mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, self._open)
         mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, self._close)
-        count, _labels, stats, _centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        count, labels, stats, _centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
         min_pixels = self.min_area * mask.shape[0] * mask.shape[1]
-        boxes = [(x, y, x + w, y + h) for x, y, w, h, area in stats[1:count] if area >= min_pixels]
+        resting = np.zeros((0, 4)) if resting is None else np.asarray(resting, float).reshape(-1, 4)
+        boxes: list[np.ndarray] = []
+        held: list[bool] = []
+        for label in range(1, count):
+            x, y, w, h, area = stats[label]
+            if area < min_pixels:
+                continue
+            kept, parts = (
+                self._split(labels == label, resting, scale, min_pixels)
+                if len(resting)
+                else ([], [])
+            )
+            if len(kept) + len(parts) > 1:
+                boxes += [resting[index] for index in kept] + [box / scale for box in parts]
+                held += [True] * len(kept) + [False] * len(parts)
+            else:
+                boxes.append(np.array([x, y, x + w, y + h], float) / scale)
+                held.append(False)
         if not boxes:
             return sv.Detections.empty()
-        xyxy = np.array(boxes, dtype=np.float32) / scale
+        xyxy = np.array(boxes, dtype=np.float32)
         xyxy[:, [0, 2]] = xyxy[:, [0, 2]].clip(0, width)
         xyxy[:, [1, 3]] = xyxy[:, [1, 3]].clip(0, height)
-        return sv.Detections(xyxy=xyxy, confidence=np.ones(len(xyxy), dtype=np.float32))
+        return sv.Detections(
+            xyxy=xyxy,
+            confidence=np.ones(len(xyxy), dtype=np.float32),
+            data={"held": np.array(held, dtype=bool)},
+        )
+
+    def _split(
+        self, blob: np.ndarray, resting: np.ndarray, scale: float, min_pixels: float
+    ) -> tuple[list[int], list[np.ndarray]]:
+        """The resting items a blob still covers, and its parts beside them (processing px)."""
+        kept = []
+        rest = blob
+        for index, box in enumerate(resting * scale):
+            # The item may have wobbled by the tolerance: its inner box is all item, its outer
+            # box holds all of it.
+            slack = REST_TOLERANCE * float(np.hypot(*(box[2:] - box[:2]))) * _OUTWARDS
+            x0, y0, x1, y1 = _pixels(box - slack, blob.shape)
+            inside = blob[y0:y1, x0:x1]
+            if not inside.size or inside.mean() < HOLD_COVERAGE:
+                continue
+            if not kept:
+                rest = blob.astype(np.uint8)
+            kept.append(index)
+            x0, y0, x1, y1 = _pixels(box + slack, blob.shape)
+            rest[y0:y1, x0:x1] = 0
+        if not kept:
+            return [], []
+        rest = cv2.morphologyEx(rest, cv2.MORPH_OPEN, self._open)
+        count, _labels, stats, _centroids = cv2.connectedComponentsWithStats(rest, connectivity=8)
+        parts = [
+            np.array([x, y, x + w, y + h], float)
+            for x, y, w, h, area in stats[1:count]
+            if area >= min_pixels
+        ]
+        return kept, parts
 
     def absorb(self, boxes: np.ndarray) -> None:
         """Learn these regions (frame pixels, x0 y0 x1 y1) as counter from the next frame on."""
@@ -149,6 +218,17 @@ def _odd(size: float) -> tuple[int, int]:
     """A kernel size: the nearest odd integer, at least 1."""
     side = max(1, round(size)) | 1
     return side, side
+
+
+def _pixels(box: np.ndarray, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+    """A box's whole pixels inside an image of ``shape``: x0, y0, x1, y1."""
+    height, width = shape[:2]
+    return (
+        min(max(math.floor(float(box[0])), 0), width),
+        min(max(math.floor(float(box[1])), 0), height),
+        min(max(math.ceil(float(box[2])), 0), width),
+        min(max(math.ceil(float(box[3])), 0), height),
+    )
 
 
 def _outline_strength(image: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> float:

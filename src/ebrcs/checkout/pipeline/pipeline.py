@@ -1,7 +1,8 @@
 """The frame pipeline of one checkout session: detect, zone, track, recognise, count.
 
 Tracks that never moved are ghosts of the background model (``ghosts``): they are learned
-as counter and never recognised.
+as counter and never recognised. Items at rest (``RestingItems``) keep their own box when
+another item is put down touching them (``ForegroundDetector``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from ebrcs.checkout.pipeline.detect import ForegroundDetector
 from ebrcs.checkout.pipeline.ghosts import GhostWatch
 from ebrcs.checkout.pipeline.recognise import AcceptanceRule, Identity, TrackRecogniser
 from ebrcs.checkout.pipeline.recogniser import Recogniser
-from ebrcs.checkout.pipeline.track import ItemTracker
+from ebrcs.checkout.pipeline.track import ItemTracker, RestingItems
 from ebrcs.checkout.pipeline.zone import ItemZone, Polygon
 from ebrcs.config import Settings
 
@@ -64,6 +65,8 @@ class PipelineConfig:
     """With a zone: taking an item back out of it removes it from the cart."""
     refind_seconds: float = 1.5
     """A track starting this soon near a lost one continues the same item."""
+    rest_frames: int = 3
+    """Frames an item must keep still to be at rest: a blob merging into it is then split."""
 
     @classmethod
     def from_settings(
@@ -146,6 +149,7 @@ class CheckoutPipeline:
             track_timeout=config.lost_seconds,
             refind_seconds=config.refind_seconds,
         )
+        self._resting = RestingItems(frames=config.rest_frames)
         self._ghosts = GhostWatch(self._detector.looks_like_ghost)
         self._identities: dict[int, Identity] = {}
         self._zone: ItemZone | None = None
@@ -166,9 +170,10 @@ class CheckoutPipeline:
         start = time.perf_counter()
         height, width = frame_bgr.shape[:2]
 
-        found = self._detector.detect(frame_bgr)
+        found = self._detector.detect(frame_bgr, self._resting.boxes())
         detected = time.perf_counter()
         tracked = self._tracker.update(found, timestamp)
+        self._resting.update(tracked)
         in_zone = self._zone.trigger(tracked, (width, height)) if self._zone else None
         timings["tracking"] = (time.perf_counter() - detected) * 1000
         timings["background"] = (detected - start) * 1000

@@ -167,12 +167,19 @@ class TrackRecogniser:
         self._best: dict[int, np.ndarray] = {}
 
     def observe(self, detections: sv.Detections, frame_bgr: np.ndarray) -> None:
-        """Keep the views of the undecided tracks in this frame."""
+        """Keep the views of the undecided tracks in this frame.
+
+        A held box (``data["held"]``, an item at rest that another one merged into) is no
+        view: what is in it may be the other item passing over it.
+        """
         height, width = frame_bgr.shape[:2]
         margin = self.border_margin
-        for box, track_id in zip(detections.xyxy, detections.tracker_id, strict=True):
+        held = detections.data.get("held", np.zeros(len(detections), bool))
+        for box, track_id, is_held in zip(
+            detections.xyxy, detections.tracker_id, held, strict=True
+        ):
             track_id = int(track_id)
-            if track_id in self._decided:
+            if track_id in self._decided or is_held:
                 continue
             track = self._tracks.setdefault(track_id, _Track())
             x0, y0, x1, y1 = (round(float(value)) for value in box)

@@ -6,6 +6,8 @@ import numpy as np
 import supervision as sv
 from trackers import ByteTrackTracker, DIoU
 
+from ebrcs.checkout.pipeline.detect import REST_TOLERANCE
+
 MIN_SIMILARITY = -0.35
 """Lowest DIoU that still links a box to a track: at 10 fps a carried item can move more
 than its own width between frames, so boxes need not overlap, only be near each other."""
@@ -70,3 +72,47 @@ class ItemTracker:
         ]
         for track_id in expired:
             del self._last_seen[track_id]
+
+
+class RestingItems:
+    """Which tracked items are at rest: their box kept still over the last ``frames`` frames.
+
+    Still means no side of the box moved more than ``tolerance`` of its diagonal from one
+    frame to the next (a hand's wobble, not an item being lifted). A track missing from a
+    frame starts over.
+
+    >>> resting = RestingItems(frames=2)
+    >>> for left in (0, 40, 41, 41):
+    ...     resting.update(sv.Detections(np.array([[left, 0, left + 100, 100]], float),
+    ...                                  tracker_id=np.array([7])))
+    ...     print(resting.boxes().tolist())
+    []
+    []
+    []
+    [[41.0, 0.0, 141.0, 100.0]]
+    """
+
+    def __init__(self, *, frames: int, tolerance: float = REST_TOLERANCE) -> None:
+        self.frames = frames
+        self.tolerance = tolerance
+        self._history: dict[int, list[np.ndarray]] = {}
+
+    def update(self, tracked: sv.Detections) -> None:
+        """Record this frame's tracked boxes."""
+        history = {}
+        for box, track_id in zip(tracked.xyxy, tracked.tracker_id, strict=True):
+            boxes = [*self._history.get(int(track_id), []), np.asarray(box, float)]
+            history[int(track_id)] = boxes[-(self.frames + 1) :]
+        self._history = history
+
+    def boxes(self) -> np.ndarray:
+        """The last boxes (frame pixels, x0 y0 x1 y1) of the items at rest."""
+        still = []
+        for boxes in self._history.values():
+            if len(boxes) <= self.frames:
+                continue
+            stacked = np.stack(boxes)
+            diagonal = float(np.hypot(*(stacked[-1, 2:] - stacked[-1, :2])))
+            if np.abs(np.diff(stacked, axis=0)).max() <= self.tolerance * diagonal:
+                still.append(stacked[-1])
+        return np.array(still, float).reshape(-1, 4)
