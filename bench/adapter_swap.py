@@ -4,7 +4,7 @@
                                  [--max-views N] [--json]
 
 ``EBRCS_DATABASE_URL`` names the (empty) database, default a temporary SQLite file;
-``EBRCS_EMBEDDER`` the embedder (default MobileNetV2). Parts, in one run:
+``EBRCS_EMBEDDER`` the embedder (default: the shipped one). Parts, in one run:
 
 1. a catalogue of N synthetic products (each a pattern of coloured blocks; its photos are
    shifted, rescaled and relit copies), photos stored as the server stores them, raw
