@@ -28,7 +28,7 @@ def to_batch(images: Sequence[np.ndarray]) -> torch.Tensor:
     return torch.from_numpy(array).permute(0, 3, 1, 2)
 
 
-class _PooledFeatures(torch.nn.Module):
+class PooledFeatures(torch.nn.Module):
     """The head's feature maps averaged over space: what is traced and frozen."""
 
     def __init__(self, model: EfficientNet) -> None:
@@ -56,7 +56,7 @@ class EfficientNetLite2Embedder:
         self.model = model.eval().to(device, memory_format=torch.channels_last)
         example = torch.zeros(1, 3, CROP_SIZE, CROP_SIZE, device=device)
         self._frozen = freeze_for_inference(
-            _PooledFeatures(self.model), example.to(memory_format=torch.channels_last)
+            PooledFeatures(self.model), example.to(memory_format=torch.channels_last)
         )
 
     def embed(self, images: Sequence[np.ndarray]) -> np.ndarray:
