@@ -546,7 +546,8 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     settings = Settings()
     started = time.perf_counter()
-    catalogue = build_catalogue(load_embedder(settings), settings, adapt=args.adapter)
+    embedder = load_embedder(settings)
+    catalogue = build_catalogue(embedder, settings, adapt=args.adapter)
     val = load_photos(DATASET, "val.txt")
     unknown = [p for p in val if p.label in catalogue.held_out] + make_cards(OUT / "cards")
     conditions = {
@@ -555,8 +556,13 @@ def main() -> None:
     }
     overrides = {"votes": args.votes} if args.votes else {}
     config = PipelineConfig.from_settings(settings, adapted=args.adapter, **overrides)
+    print(
+        f"embedder {embedder.id} (EBRCS_EMBEDDER), adapter {'on' if args.adapter else 'off'}, "
+        f"named at score >= {config.accept_score} with a lead >= {config.accept_margin}, "
+        f"floor {config.floor_score}"
+    )
     if args.distributions:
-        report: dict[str, Any] = {}
+        report: dict[str, Any] = {"embedder": embedder.id, "adapter": args.adapter}
         for condition, photos in conditions.items():
             videos = videos_for(
                 SCENARIOS + HARD_SCENARIOS, args.videos, photos, unknown, DISTRIBUTION_SEEDS
@@ -609,6 +615,8 @@ def main() -> None:
         for key, value in row.items():
             print(f"  {key:<22}{value:>9.2f}")
     report = {
+        "embedder": embedder.id,
+        "adapter": args.adapter,
         "results": results,
         "scenarios": scenarios,
         "cost": cost,

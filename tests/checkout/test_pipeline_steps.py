@@ -222,6 +222,11 @@ def test_item_that_vanishes_into_a_neighbour_just_inside_the_zone_is_counted_at_
     assert ended == {1}
 
 
+def at_rest(box: list[float]) -> sv.Detections:
+    """One item at rest (track 1) with this box."""
+    return sv.Detections(np.array([box], float), tracker_id=np.array([1]))
+
+
 def test_item_put_down_touching_a_resting_one_is_detected_apart_from_it() -> None:
     detector = learned_detector()
     resting = counter_frame(seed=70)
@@ -229,7 +234,7 @@ def test_item_put_down_touching_a_resting_one_is_detected_apart_from_it() -> Non
     assert detector.detect(resting).xyxy.round().tolist() == [[60, 40, 110, 100]]
     both = resting.copy()
     both[45:105, 110:150] = (200, 60, 20)  # set down against its right side
-    found = detector.detect(both, resting=np.array([[60, 40, 110, 100]], float))
+    found = detector.detect(both, resting=at_rest([60, 40, 110, 100]))
     assert found.xyxy.round().tolist()[0] == [60, 40, 110, 100]
     assert found.data["held"].tolist() == [True, False]
     x0, y0, x1, y1 = found.xyxy[1]
@@ -240,7 +245,7 @@ def test_a_blob_that_is_only_the_resting_item_keeps_its_own_box() -> None:
     detector = learned_detector()
     frame = counter_frame(seed=70)
     frame[40:100, 60:110] = (30, 30, 200)
-    found = detector.detect(frame, resting=np.array([[61, 41, 111, 101]], float))
+    found = detector.detect(frame, resting=at_rest([61, 41, 111, 101]))
     assert found.xyxy.round().tolist() == [[60, 40, 110, 100]]
     assert found.data["held"].tolist() == [False]
 
@@ -249,5 +254,17 @@ def test_an_item_lifted_off_its_resting_place_is_not_held_there() -> None:
     detector = learned_detector()
     frame = counter_frame(seed=70)
     frame[40:100, 100:150] = (30, 30, 200)  # it was at x 60-110, now it has moved
-    found = detector.detect(frame, resting=np.array([[60, 40, 110, 100]], float))
+    found = detector.detect(frame, resting=at_rest([60, 40, 110, 100]))
     assert found.xyxy.round().tolist() == [[100, 40, 150, 100]]
+
+
+def test_item_carried_over_a_resting_one_keeps_its_whole_box() -> None:
+    detector = learned_detector()
+    resting = counter_frame(seed=70)
+    resting[40:100, 60:110] = (30, 30, 200)
+    detector.detect(resting, resting=at_rest([60, 40, 110, 100]))  # seen alone, at rest
+    over = resting.copy()
+    over[45:105, 90:140] = (200, 60, 20)  # passing over its right part
+    found = detector.detect(over, resting=at_rest([60, 40, 110, 100]))
+    assert found.data["held"].tolist() == [True, False]
+    assert np.abs(found.xyxy[1] - [90, 45, 140, 105]).max() <= 1

@@ -38,10 +38,12 @@ class ForegroundDetector:
 
     Items set down touching each other merge into one blob, which background subtraction
     alone cannot split. Items are put down one at a time, so a blob that covers the box of
-    an item *resting* there (``resting``: boxes of tracks that kept still) is split: the
-    resting item keeps its box (``data["held"]`` True: what is in it may be another item
-    passing over it, so it is not a view of the resting one) and the rest of the blob, opened
-    and at least ``min_area``, becomes detections of its own.
+    an item *resting* there (``resting``: tracks that kept still) is split: the resting item
+    keeps its box (``data["held"]`` True: what is in it may be another item passing over it,
+    so it is not a view of the resting one) and the rest of the blob, opened and at least
+    ``min_area``, becomes detections of its own. Inside the resting item's box, what no
+    longer looks as it did in the last frame it was not held (another item over it) is part
+    of the rest.
 
     >>> detector = ForegroundDetector(process_width=160, min_area=0.01)
     >>> empty = np.full((90, 160, 3), 120, np.uint8)
@@ -73,6 +75,8 @@ class ForegroundDetector:
         self._last: np.ndarray | None = None
         self._reference_level: float | None = None
         self._absorbing: list[np.ndarray] = []
+        self._looks: dict[int, np.ndarray] = {}
+        """Per resting track, the last (levelled, processing-size) frame it was not held in."""
         self._frame_width = process_width
         scale = process_width / 320
         self._open = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, _odd(3 * scale))
@@ -83,10 +87,10 @@ class ForegroundDetector:
             history=self._history, dist2Threshold=self._dist2_threshold, detectShadows=False
         )
 
-    def detect(self, frame_bgr: np.ndarray, resting: np.ndarray | None = None) -> sv.Detections:
+    def detect(self, frame_bgr: np.ndarray, resting: sv.Detections | None = None) -> sv.Detections:
         """The moving blobs of this frame (and a background model updated with it).
 
-        ``resting``: boxes (frame pixels, x0 y0 x1 y1) of items at rest in the last frame.
+        ``resting``: the items at rest in the last frame (boxes and ``tracker_id``).
         """
         height, width = frame_bgr.shape[:2]
         self._frame_width = width
@@ -109,24 +113,36 @@ class ForegroundDetector:
         mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, self._close)
         count, labels, stats, _centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
         min_pixels = self.min_area * mask.shape[0] * mask.shape[1]
-        resting = np.zeros((0, 4)) if resting is None else np.asarray(resting, float).reshape(-1, 4)
+        if resting is None:
+            resting = sv.Detections.empty()
+            resting.tracker_id = np.zeros(0, dtype=int)
         boxes: list[np.ndarray] = []
         held: list[bool] = []
+        held_ids: set[int] = set()
         for label in range(1, count):
             x, y, w, h, area = stats[label]
             if area < min_pixels:
                 continue
             kept, parts = (
-                self._split(labels == label, resting, scale, min_pixels)
+                self._split(labels == label, resting, levelled, scale, min_pixels)
                 if len(resting)
                 else ([], [])
             )
             if len(kept) + len(parts) > 1:
-                boxes += [resting[index] for index in kept] + [box / scale for box in parts]
+                boxes += [resting.xyxy[index] for index in kept] + [box / scale for box in parts]
                 held += [True] * len(kept) + [False] * len(parts)
+                held_ids |= {int(resting.tracker_id[index]) for index in kept}
             else:
                 boxes.append(np.array([x, y, x + w, y + h], float) / scale)
                 held.append(False)
+        # A resting item not held this frame is seen as itself: remember how it looks.
+        looks = {int(track_id): levelled for track_id in resting.tracker_id}
+        for track_id in held_ids:
+            if track_id in self._looks:
+                looks[track_id] = self._looks[track_id]
+            else:
+                del looks[track_id]
+        self._looks = looks
         if not boxes:
             return sv.Detections.empty()
         xyxy = np.array(boxes, dtype=np.float32)
@@ -139,12 +155,20 @@ class ForegroundDetector:
         )
 
     def _split(
-        self, blob: np.ndarray, resting: np.ndarray, scale: float, min_pixels: float
+        self,
+        blob: np.ndarray,
+        resting: sv.Detections,
+        levelled: np.ndarray,
+        scale: float,
+        min_pixels: float,
     ) -> tuple[list[int], list[np.ndarray]]:
         """The resting items a blob still covers, and its parts beside them (processing px)."""
         kept = []
-        rest = blob
-        for index, box in enumerate(resting * scale):
+        boxed = np.zeros(blob.shape, bool)  # in a kept item's box
+        looks_alike = np.zeros(blob.shape, bool)  # ... and looking as it did when not held
+        for index, (box, track_id) in enumerate(
+            zip(resting.xyxy * scale, resting.tracker_id, strict=True)
+        ):
             # The item may have wobbled by the tolerance: its inner box is all item, its outer
             # box holds all of it.
             slack = REST_TOLERANCE * float(np.hypot(*(box[2:] - box[:2]))) * _OUTWARDS
@@ -152,21 +176,51 @@ class ForegroundDetector:
             inside = blob[y0:y1, x0:x1]
             if not inside.size or inside.mean() < HOLD_COVERAGE:
                 continue
-            if not kept:
-                rest = blob.astype(np.uint8)
             kept.append(index)
             x0, y0, x1, y1 = _pixels(box + slack, blob.shape)
-            rest[y0:y1, x0:x1] = 0
+            boxed[y0:y1, x0:x1] = True
+            look = self._looks.get(int(track_id))
+            if look is None:
+                looks_alike[y0:y1, x0:x1] = True
+            else:
+                shift = math.ceil(float(slack[2]))
+                looks_alike[y0:y1, x0:x1] |= self._looks_alike(
+                    levelled[y0:y1, x0:x1], look[y0:y1, x0:x1], shift
+                )
         if not kept:
             return [], []
-        rest = cv2.morphologyEx(rest, cv2.MORPH_OPEN, self._open)
-        count, _labels, stats, _centroids = cv2.connectedComponentsWithStats(rest, connectivity=8)
+        beside = self._pieces(blob & ~boxed, min_pixels)
+        if not beside.any():
+            return kept, []
+        # What sticks out of the resting items' boxes is another item; inside them, so is what
+        # no longer looks like the resting item, where it joins what sticks out.
+        count, pieces, stats, _centroids = cv2.connectedComponentsWithStats(
+            self._pieces(blob & ~looks_alike, 0).astype(np.uint8), connectivity=8
+        )
+        joined = set(np.unique(pieces[beside]).tolist()) - {0}
         parts = [
             np.array([x, y, x + w, y + h], float)
-            for x, y, w, h, area in stats[1:count]
-            if area >= min_pixels
+            for label, (x, y, w, h, _area) in enumerate(stats[:count])
+            if label in joined
         ]
         return kept, parts
+
+    def _looks_alike(self, now: np.ndarray, before: np.ndarray, shift: int) -> np.ndarray:
+        """Pixels of ``now`` within the background threshold of ``before`` moved by up to
+        ``shift`` pixels (each channel compared with its least and greatest value nearby)."""
+        kernel = np.ones((2 * shift + 1, 2 * shift + 1), np.uint8)
+        low = cv2.erode(before, kernel).astype(np.float32)
+        high = cv2.dilate(before, kernel).astype(np.float32)
+        now = now.astype(np.float32)
+        outside = np.maximum(low - now, 0) + np.maximum(now - high, 0)
+        return (outside**2).sum(axis=2) <= self._dist2_threshold
+
+    def _pieces(self, mask: np.ndarray, min_pixels: float) -> np.ndarray:
+        """The mask opened, without its connected pieces smaller than ``min_pixels``."""
+        opened = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, self._open)
+        count, labels, stats, _centroids = cv2.connectedComponentsWithStats(opened, connectivity=8)
+        large = np.flatnonzero(stats[:count, cv2.CC_STAT_AREA] >= min_pixels)
+        return np.isin(labels, large[large > 0])
 
     def absorb(self, boxes: np.ndarray) -> None:
         """Learn these regions (frame pixels, x0 y0 x1 y1) as counter from the next frame on."""

@@ -170,7 +170,7 @@ class CheckoutPipeline:
         start = time.perf_counter()
         height, width = frame_bgr.shape[:2]
 
-        found = self._detector.detect(frame_bgr, self._resting.boxes())
+        found = self._detector.detect(frame_bgr, self._resting.items())
         detected = time.perf_counter()
         tracked = self._tracker.update(found, timestamp)
         self._resting.update(tracked)

@@ -85,7 +85,7 @@ class RestingItems:
     >>> for left in (0, 40, 41, 41):
     ...     resting.update(sv.Detections(np.array([[left, 0, left + 100, 100]], float),
     ...                                  tracker_id=np.array([7])))
-    ...     print(resting.boxes().tolist())
+    ...     print(resting.items().xyxy.tolist())
     []
     []
     []
@@ -105,14 +105,15 @@ class RestingItems:
             history[int(track_id)] = boxes[-(self.frames + 1) :]
         self._history = history
 
-    def boxes(self) -> np.ndarray:
-        """The last boxes (frame pixels, x0 y0 x1 y1) of the items at rest."""
-        still = []
-        for boxes in self._history.values():
+    def items(self) -> sv.Detections:
+        """The items at rest: their last boxes (frame pixels) and ``tracker_id``."""
+        still, ids = [], []
+        for track_id, boxes in self._history.items():
             if len(boxes) <= self.frames:
                 continue
             stacked = np.stack(boxes)
             diagonal = float(np.hypot(*(stacked[-1, 2:] - stacked[-1, :2])))
             if np.abs(np.diff(stacked, axis=0)).max() <= self.tolerance * diagonal:
                 still.append(stacked[-1])
-        return np.array(still, float).reshape(-1, 4)
+                ids.append(track_id)
+        return sv.Detections(np.array(still, float).reshape(-1, 4), tracker_id=np.array(ids, int))
