@@ -11,6 +11,8 @@ import pytest
 import supervision as sv
 
 from ebrcs.checkout.models import EventKind
+from ebrcs.checkout.pipeline import FrameResult, TrackedItem
+from ebrcs.checkout.pipeline.annotate import KNOWN, UNKNOWN, ZONE, annotate
 from ebrcs.checkout.pipeline.count import CountEvent, ItemCounter
 from ebrcs.checkout.pipeline.detect import ForegroundDetector
 from ebrcs.checkout.pipeline.recognise import AcceptanceRule, Identity, mean_vector, vote
@@ -268,3 +270,15 @@ def test_item_carried_over_a_resting_one_keeps_its_whole_box() -> None:
     found = detector.detect(over, resting=at_rest([60, 40, 110, 100]))
     assert found.data["held"].tolist() == [True, False]
     assert np.abs(found.xyxy[1] - [90, 45, 140, 105]).max() <= 1
+
+
+def test_annotation_draws_the_zone_and_each_item_in_the_colour_of_its_outcome() -> None:
+    named = TrackedItem((20, 60, 100, 150), 1, APPLE, 0.93)
+    unsure = TrackedItem((180, 60, 260, 150), 2, None, None)
+    result = FrameResult(detections=[named, unsure], events=[])
+    frame = np.full((180, 320, 3), 128, np.uint8)
+    drawn = annotate(frame, result, names={APPLE: "Apple"}, roi=[(0, 0), (1, 0), (1, 1)])
+    assert frame.max() == frame.min() == 128  # the frame itself is left as it was
+    assert drawn[150, 60].tolist() == list(KNOWN.as_bgr())  # bottom edges of the boxes
+    assert drawn[150, 220].tolist() == list(UNKNOWN.as_bgr())
+    assert drawn[0, 160].tolist() == list(ZONE.as_bgr())  # the zone's top edge

@@ -1,18 +1,30 @@
-"""Drawing a frame's result for people to see; nothing here decides anything."""
+"""Drawing a frame's result for people to see, with supervision's annotators; nothing here
+decides anything."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
 
-import cv2
 import numpy as np
+import supervision as sv
 
 from ebrcs.checkout.pipeline.pipeline import FrameResult
 
-KNOWN = (60, 200, 60)
-UNKNOWN = (0, 170, 255)
-ZONE = (255, 160, 0)
+KNOWN = sv.Color(60, 200, 60)
+"""An item named as a product."""
+UNKNOWN = sv.Color(255, 170, 0)
+"""An item not named (yet)."""
+ZONE = sv.Color(0, 160, 255)
+_OUTCOMES = sv.ColorPalette([KNOWN, UNKNOWN])
+"""Indexed by ``class_id``: 0 named, 1 not named."""
+_BOXES = sv.BoxAnnotator(color=_OUTCOMES, thickness=2, color_lookup=sv.ColorLookup.CLASS)
+_LABELS = sv.LabelAnnotator(
+    color=_OUTCOMES,
+    text_color=sv.Color.BLACK,
+    text_padding=4,
+    color_lookup=sv.ColorLookup.CLASS,
+)
 
 
 def annotate(
@@ -26,23 +38,21 @@ def annotate(
     image = frame_bgr.copy()
     height, width = image.shape[:2]
     if roi is not None:
-        polygon = np.round(np.array(roi, np.float64) * (width, height)).astype(np.int32)
-        cv2.polylines(image, [polygon], isClosed=True, color=ZONE, thickness=2)
-    for item in result.detections:
-        x0, y0, x1, y1 = (round(value) for value in item.box)
-        colour = KNOWN if item.product_id is not None else UNKNOWN
-        cv2.rectangle(image, (x0, y0), (x1, y1), colour, 2)
-        label = f"#{item.track_id}"
-        if item.product_id is not None:
-            label += f" {names.get(item.product_id, str(item.product_id)[:8])} {item.score:.2f}"
-        cv2.putText(
-            image,
-            label,
-            (x0 + 3, max(y0 - 6, 12)),
-            cv2.FONT_HERSHEY_SIMPLEX,
-            0.5,
-            colour,
-            1,
-            cv2.LINE_AA,
-        )
-    return image
+        polygon = np.round(np.array(roi, np.float64) * (width, height)).astype(np.int64)
+        sv.draw_polygon(image, polygon, ZONE, thickness=2)
+    if not result.detections:
+        return image
+    items = sv.Detections(
+        xyxy=np.array([item.box for item in result.detections], np.float32),
+        class_id=np.array([int(item.product_id is None) for item in result.detections]),
+        tracker_id=np.array([item.track_id for item in result.detections]),
+    )
+    labels = [
+        f"#{item.track_id}"
+        if item.product_id is None or item.score is None
+        else f"#{item.track_id} {names.get(item.product_id, str(item.product_id)[:8])} "
+        f"{item.score:.2f}"
+        for item in result.detections
+    ]
+    image = _BOXES.annotate(image, items)
+    return _LABELS.annotate(image, items, labels)
