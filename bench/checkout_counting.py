@@ -77,18 +77,6 @@ VIDEO_SIZE, VIDEO_FPS = (960, 540), 15.0
 """What a counter camera sends (and the videos of issue 13)."""
 DISTRIBUTION_SEEDS = 1000
 """Seeds of the distribution videos start here, apart from the evaluation's 0, 1, 2, ..."""
-PIPELINE_FILES = (
-    "__init__",
-    "annotate",
-    "count",
-    "detect",
-    "frames",
-    "pipeline",
-    "recognise",
-    "recogniser",
-    "track",
-    "zone",
-)
 
 
 def product_id(label: str) -> uuid.UUID:
@@ -159,19 +147,25 @@ def before_pipeline(revision: str) -> Any:
     root = OUT / "before"
     package = root / "pipeline_before"
     package.mkdir(parents=True, exist_ok=True)
-    for name in PIPELINE_FILES:
-        source = subprocess.run(
-            ["git", "show", f"{revision}:src/ebrcs/checkout/pipeline/{name}.py"],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=Path(__file__).resolve().parents[1],
-        ).stdout
-        (package / f"{name}.py").write_text(
+    folder = "src/ebrcs/checkout/pipeline/"
+    for path in _git("ls-tree", "--name-only", revision, folder).split():
+        source = _git("show", f"{revision}:{path}")
+        (package / Path(path).name).write_text(
             source.replace("ebrcs.checkout.pipeline", "pipeline_before")
         )
     sys.path.insert(0, str(root))
     return importlib.import_module("pipeline_before")
+
+
+def _git(*args: str) -> str:
+    """The output of a git command run in the repository."""
+    return subprocess.run(
+        ["git", *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    ).stdout
 
 
 class OriginalCounting:
@@ -179,7 +173,7 @@ class OriginalCounting:
 
     def __init__(self, recogniser: Recogniser) -> None:
         self.recogniser = recogniser
-        self.detector = ForegroundDetector()
+        self.detector = ForegroundDetector.from_config(PipelineConfig())
         self.frame = 0
         self.cart: Counter[uuid.UUID] = Counter()
         self.last_counted: dict[uuid.UUID, float] = {}

@@ -11,7 +11,7 @@ import pytest
 import supervision as sv
 
 from ebrcs.checkout.models import EventKind
-from ebrcs.checkout.pipeline import FrameResult, TrackedItem
+from ebrcs.checkout.pipeline import FrameResult, PipelineConfig, TrackedItem
 from ebrcs.checkout.pipeline.annotate import KNOWN, UNKNOWN, ZONE, annotate
 from ebrcs.checkout.pipeline.count import CountEvent, ItemCounter
 from ebrcs.checkout.pipeline.detect import ForegroundDetector
@@ -34,7 +34,7 @@ def counter_frame(gain: float = 1.0, seed: int = 0) -> np.ndarray:
 
 def learned_detector() -> ForegroundDetector:
     """A detector that has seen the empty counter for a while."""
-    detector = ForegroundDetector(process_width=160)
+    detector = ForegroundDetector.from_config(PipelineConfig(process_width=160))
     for seed in range(20):
         detector.detect(counter_frame(seed=seed))
     return detector
@@ -113,6 +113,11 @@ def test_mean_vector_is_the_unit_mean_of_unit_vectors() -> None:
     assert mean_vector(vectors) == pytest.approx(np.array([1.0, 1.0]) / np.sqrt(2))
 
 
+def counter_for(**options: object) -> ItemCounter:
+    """A counter configured as the pipeline would be, with these changes."""
+    return ItemCounter.from_config(PipelineConfig(**options))  # type: ignore[arg-type]
+
+
 def step(
     counter: ItemCounter,
     t: float,
@@ -131,7 +136,7 @@ def step(
 
 
 def test_item_found_again_after_being_hidden_is_not_counted_again() -> None:
-    counter = ItemCounter(track_timeout=0.5, refind_seconds=1.5)
+    counter = counter_for(lost_seconds=0.5, refind_seconds=1.5)
     apple = Identity(APPLE, 0.9, True)
     assert step(counter, 0.0, {1: (100, 50, 160, 110)}, {1: apple}) == [(EventKind.ADD, 1)]
     for t in (0.4, 0.8):  # a hand hides the item; its track ends
@@ -141,7 +146,7 @@ def test_item_found_again_after_being_hidden_is_not_counted_again() -> None:
 
 
 def test_item_whose_track_breaks_before_it_times_out_is_not_counted_again() -> None:
-    counter = ItemCounter(track_timeout=1.0, refind_seconds=1.5)
+    counter = counter_for(lost_seconds=1.0, refind_seconds=1.5)
     apple = Identity(APPLE, 0.9, True)
     assert step(counter, 0.0, {1: (100, 50, 160, 110)}, {1: apple}) == [(EventKind.ADD, 1)]
     assert step(counter, 0.4, {}) == []  # the tracker loses the item for one frame
@@ -150,7 +155,7 @@ def test_item_whose_track_breaks_before_it_times_out_is_not_counted_again() -> N
 
 
 def test_a_track_that_continues_another_ends_that_one() -> None:
-    counter = ItemCounter(track_timeout=1.0)
+    counter = counter_for(lost_seconds=1.0)
     step(counter, 0.0, {1: (100, 50, 160, 110)})
     detections = sv.Detections(
         xyxy=np.array([[104, 50, 164, 110]], float), tracker_id=np.array([2])
@@ -160,7 +165,7 @@ def test_a_track_that_continues_another_ends_that_one() -> None:
 
 
 def test_item_entering_where_the_last_one_left_the_view_is_counted() -> None:
-    counter = ItemCounter(track_timeout=0.5, refind_seconds=1.5)
+    counter = counter_for(lost_seconds=0.5, refind_seconds=1.5)
     apple = Identity(APPLE, 0.9, True)
     step(counter, 0.0, {1: (100, 50, 160, 110)}, {1: apple})
     step(counter, 0.1, {1: (270, 50, 320, 110)})
@@ -203,7 +208,7 @@ def test_mp4_can_be_read_back(tmp_path: Path) -> None:
 
 def test_item_that_vanishes_into_a_neighbour_just_inside_the_zone_is_counted_at_its_end() -> None:
     """It was carried into the zone and merged with a resting item before the zone held it."""
-    counter = ItemCounter(zone_frames=2, track_timeout=1.0)
+    counter = counter_for(zone_frames=2, lost_seconds=1.0)
     apple = Identity(APPLE, 0.9, True)
 
     def seen(t: float, inside: bool) -> list[CountEvent]:
@@ -282,3 +287,10 @@ def test_annotation_draws_the_zone_and_each_item_in_the_colour_of_its_outcome() 
     assert drawn[150, 60].tolist() == list(KNOWN.as_bgr())  # bottom edges of the boxes
     assert drawn[150, 220].tolist() == list(UNKNOWN.as_bgr())
     assert drawn[0, 160].tolist() == list(ZONE.as_bgr())  # the zone's top edge
+
+
+def test_a_blob_over_most_of_the_frame_is_no_item() -> None:
+    detector = learned_detector()
+    covered = np.zeros((180, 320, 3), np.uint8)  # something held right over the camera
+    covered[(np.indices((180, 320)) // 30).sum(axis=0) % 2 == 1] = 230
+    assert len(detector.detect(covered)) == 0

@@ -3,13 +3,9 @@
 Every step takes and returns ``supervision.Detections`` and can be run on its own.
 """
 
+from ebrcs.checkout.pipeline.config import PipelineConfig
 from ebrcs.checkout.pipeline.count import CountEvent
-from ebrcs.checkout.pipeline.pipeline import (
-    CheckoutPipeline,
-    FrameResult,
-    PipelineConfig,
-    TrackedItem,
-)
+from ebrcs.checkout.pipeline.pipeline import CheckoutPipeline, FrameResult, TrackedItem
 from ebrcs.checkout.pipeline.recogniser import Recogniser
 from ebrcs.checkout.pipeline.zone import check_polygon
 

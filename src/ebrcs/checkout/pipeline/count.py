@@ -7,6 +7,7 @@ import uuid
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import supervision as sv
@@ -14,6 +15,9 @@ import supervision as sv
 from ebrcs.checkout.models import EventKind
 from ebrcs.checkout.pipeline.recognise import Identity
 from ebrcs.recognition.types import ProductMatch
+
+if TYPE_CHECKING:
+    from ebrcs.checkout.pipeline.config import PipelineConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,12 +88,12 @@ class ItemCounter:
     def __init__(
         self,
         *,
-        zone_frames: int = 2,
-        remove_on_exit: bool = True,
-        track_timeout: float = 1.0,
-        refind_seconds: float = 1.5,
-        refind_distance: float = 0.6,
-        border_margin: float = 4.0,
+        zone_frames: int,
+        remove_on_exit: bool,
+        track_timeout: float,
+        refind_seconds: float,
+        refind_distance: float,
+        border_margin: float,
     ) -> None:
         self.zone_frames = zone_frames
         self.remove_on_exit = remove_on_exit
@@ -101,6 +105,18 @@ class ItemCounter:
         """What these events added minus what they removed."""
         self._tracks: dict[int, _Track] = {}
         self._lost: list[tuple[float, _Track]] = []
+
+    @classmethod
+    def from_config(cls, config: PipelineConfig) -> ItemCounter:
+        """A counter as ``config`` sets it up (tracks time out as the tracker loses them)."""
+        return cls(
+            zone_frames=config.zone_frames,
+            remove_on_exit=config.remove_on_exit,
+            track_timeout=config.lost_seconds,
+            refind_seconds=config.refind_seconds,
+            refind_distance=config.refind_distance,
+            border_margin=config.border_margin,
+        )
 
     def ending(self, timestamp: float) -> set[int]:
         """Tracks unseen for ``track_timeout``: decide them now, they end this frame."""

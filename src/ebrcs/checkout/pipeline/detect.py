@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 import supervision as sv
+
+if TYPE_CHECKING:
+    from ebrcs.checkout.pipeline.config import PipelineConfig
 
 GHOST_RING = 2
 """Pixels (at the processing width) inside a box's border where its outline is measured."""
@@ -45,7 +49,8 @@ class ForegroundDetector:
     longer looks as it did in the last frame it was not held (another item over it) is part
     of the rest.
 
-    >>> detector = ForegroundDetector(process_width=160, min_area=0.01)
+    >>> from ebrcs.checkout.pipeline.config import PipelineConfig
+    >>> detector = ForegroundDetector.from_config(PipelineConfig(process_width=160, min_area=0.01))
     >>> empty = np.full((90, 160, 3), 120, np.uint8)
     >>> for _ in range(8):
     ...     _ = detector.detect(empty)
@@ -57,12 +62,12 @@ class ForegroundDetector:
     def __init__(
         self,
         *,
-        process_width: int = 320,
-        min_area: float = 0.004,
-        history: int = 500,
-        dist2_threshold: float = 400.0,
-        warmup_frames: int = 5,
-        max_area: float = 0.6,
+        process_width: int,
+        min_area: float,
+        history: int,
+        dist2_threshold: float,
+        warmup_frames: int,
+        max_area: float,
     ) -> None:
         self.process_width = process_width
         self.min_area = min_area
@@ -81,6 +86,18 @@ class ForegroundDetector:
         scale = process_width / 320
         self._open = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, _odd(3 * scale))
         self._close = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, _odd(9 * scale))
+
+    @classmethod
+    def from_config(cls, config: PipelineConfig) -> ForegroundDetector:
+        """A detector as ``config`` sets it up."""
+        return cls(
+            process_width=config.process_width,
+            min_area=config.min_area,
+            history=config.history,
+            dist2_threshold=config.dist2_threshold,
+            warmup_frames=config.warmup_frames,
+            max_area=config.max_area,
+        )
 
     def _new_model(self) -> cv2.BackgroundSubtractorKNN:
         return cv2.createBackgroundSubtractorKNN(
@@ -119,9 +136,10 @@ class ForegroundDetector:
         boxes: list[np.ndarray] = []
         held: list[bool] = []
         held_ids: set[int] = set()
+        max_pixels = self.max_area * mask.shape[0] * mask.shape[1]
         for label in range(1, count):
             x, y, w, h, area = stats[label]
-            if area < min_pixels:
+            if not min_pixels <= area <= max_pixels:
                 continue
             kept, parts = (
                 self._split(labels == label, resting, levelled, scale, min_pixels)

@@ -23,7 +23,7 @@ class GhostWatch:
     ([False, True], [[10.0, 10.0, 50.0, 50.0]])
     """
 
-    def __init__(self, is_ghost: Callable[[np.ndarray], bool], *, checks: int = 3) -> None:
+    def __init__(self, is_ghost: Callable[[np.ndarray], bool], *, checks: int) -> None:
         self.is_ghost = is_ghost
         self.checks = checks
         self._seen: dict[int, int] = {}

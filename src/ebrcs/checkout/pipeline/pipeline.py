@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ebrcs.checkout.models import EventKind
+from ebrcs.checkout.pipeline.config import PipelineConfig
 from ebrcs.checkout.pipeline.count import CountEvent, ItemCounter
 from ebrcs.checkout.pipeline.detect import ForegroundDetector
 from ebrcs.checkout.pipeline.ghosts import GhostWatch
@@ -23,66 +24,8 @@ from ebrcs.checkout.pipeline.recognise import AcceptanceRule, Identity, TrackRec
 from ebrcs.checkout.pipeline.recogniser import Recogniser
 from ebrcs.checkout.pipeline.track import ItemTracker, RestingItems
 from ebrcs.checkout.pipeline.zone import ItemZone, Polygon
-from ebrcs.config import Settings
 
 TIMING_STEPS = ("background", "tracking", "embedding", "search", "total")
-_DEFAULTS = Settings.model_fields
-
-
-@dataclass(frozen=True)
-class PipelineConfig:
-    """How a session's frames are turned into counting events."""
-
-    process_width: int = 320
-    """Frames are shrunk to this width for background subtraction (boxes stay in frame px)."""
-    min_area: float = 0.004
-    """Smallest moving blob kept, as a share of the frame."""
-    history: int = 500
-    """Frames the background model remembers: an item resting longer fades into it."""
-    dist2_threshold: float = 400.0
-    confirm_frames: int = 3
-    """Consecutive sightings before a blob becomes a track."""
-    lost_seconds: float = 1.0
-    """How long a track that lost its item may find it again."""
-    votes: int = 2
-    """Good views (clear of the edge, near the largest, still) a track is recognised from."""
-    retries: int = 1
-    """Times an unsure track still in view is tried again, each on one later view (added to
-    the earlier ones), before it is settled."""
-    aggregation: str = "mean"
-    """``mean``: one search for the mean of the views' vectors; ``vote``: one per view."""
-    max_motion: float = 0.08
-    """Most a view's box may have moved since the previous frame, in box diagonals."""
-    accept_score: float = _DEFAULTS["checkout_accept_score"].default
-    """Named when the best product scores at least this (see ``AcceptanceRule``)..."""
-    accept_margin: float = _DEFAULTS["checkout_accept_margin"].default
-    """... and leads the runner-up by this much."""
-    floor_score: float = _DEFAULTS["checkout_floor_score"].default
-    """Below this, not a product: a notice, not counted."""
-    zone_frames: int = 2
-    """Frames an item must stay on the new side of the zone boundary before it counts."""
-    remove_on_exit: bool = True
-    """With a zone: taking an item back out of it removes it from the cart."""
-    refind_seconds: float = 1.5
-    """A track starting this soon near a lost one continues the same item."""
-    rest_frames: int = 3
-    """Frames an item must keep still to be at rest: a blob merging into it is then split."""
-
-    @classmethod
-    def from_settings(
-        cls, settings: Settings, *, adapted: bool = False, **overrides: object
-    ) -> PipelineConfig:
-        """The configuration the settings ask for; ``adapted``: the index searches through a
-        catalogue adapter, whose scores take their own thresholds."""
-        prefix = "checkout_adapted_" if adapted else "checkout_"
-        values: dict[str, object] = {
-            "remove_on_exit": settings.checkout_remove_on_exit,
-            "accept_score": getattr(settings, f"{prefix}accept_score"),
-            "accept_margin": getattr(settings, f"{prefix}accept_margin"),
-            "floor_score": getattr(settings, f"{prefix}floor_score"),
-        }
-        values.update(overrides)
-        return cls(**values)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,12 +65,7 @@ class CheckoutPipeline:
         roi: Sequence[Sequence[float]] | None = None,
     ) -> None:
         self.config = config
-        self._detector = ForegroundDetector(
-            process_width=config.process_width,
-            min_area=config.min_area,
-            history=config.history,
-            dist2_threshold=config.dist2_threshold,
-        )
+        self._detector = ForegroundDetector.from_config(config)
         self._tracker = ItemTracker(
             confirm_frames=config.confirm_frames, lost_seconds=config.lost_seconds
         )
@@ -141,16 +79,13 @@ class CheckoutPipeline:
             votes=config.votes,
             retries=config.retries,
             aggregation=config.aggregation,
+            border_margin=config.border_margin,
+            min_area_share=config.min_area_share,
             max_motion=config.max_motion,
         )
-        self._counter = ItemCounter(
-            zone_frames=config.zone_frames,
-            remove_on_exit=config.remove_on_exit,
-            track_timeout=config.lost_seconds,
-            refind_seconds=config.refind_seconds,
-        )
+        self._counter = ItemCounter.from_config(config)
         self._resting = RestingItems(frames=config.rest_frames)
-        self._ghosts = GhostWatch(self._detector.looks_like_ghost)
+        self._ghosts = GhostWatch(self._detector.looks_like_ghost, checks=config.ghost_checks)
         self._identities: dict[int, Identity] = {}
         self._zone: ItemZone | None = None
         self.set_roi(roi)

@@ -149,10 +149,10 @@ class TrackRecogniser:
         *,
         votes: int,
         retries: int,
-        aggregation: str = "mean",
-        border_margin: float = 4.0,
-        min_area_share: float = 0.6,
-        max_motion: float = 0.08,
+        aggregation: str,
+        border_margin: float,
+        min_area_share: float,
+        max_motion: float,
     ) -> None:
         self.recogniser = recogniser
         self.rule = rule

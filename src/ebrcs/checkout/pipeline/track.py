@@ -77,7 +77,7 @@ class ItemTracker:
 class RestingItems:
     """Which tracked items are at rest: their box kept still over the last ``frames`` frames.
 
-    Still means no side of the box moved more than ``tolerance`` of its diagonal from one
+    Still means no side of the box moved more than ``REST_TOLERANCE`` of its diagonal from one
     frame to the next (a hand's wobble, not an item being lifted). A track missing from a
     frame starts over.
 
@@ -92,9 +92,8 @@ class RestingItems:
     [[41.0, 0.0, 141.0, 100.0]]
     """
 
-    def __init__(self, *, frames: int, tolerance: float = REST_TOLERANCE) -> None:
+    def __init__(self, *, frames: int) -> None:
         self.frames = frames
-        self.tolerance = tolerance
         self._history: dict[int, list[np.ndarray]] = {}
 
     def update(self, tracked: sv.Detections) -> None:
@@ -113,7 +112,7 @@ class RestingItems:
                 continue
             stacked = np.stack(boxes)
             diagonal = float(np.hypot(*(stacked[-1, 2:] - stacked[-1, :2])))
-            if np.abs(np.diff(stacked, axis=0)).max() <= self.tolerance * diagonal:
+            if np.abs(np.diff(stacked, axis=0)).max() <= REST_TOLERANCE * diagonal:
                 still.append(stacked[-1])
                 ids.append(track_id)
         return sv.Detections(np.array(still, float).reshape(-1, 4), tracker_id=np.array(ids, int))
