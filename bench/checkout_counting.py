@@ -43,12 +43,7 @@ import matplotlib
 import numpy as np
 import torch
 
-from ebrcs.adaptation import fit_adapter
-from ebrcs.catalog.index import RAW_SPACE, ProductIndex, VectorSpace
-from ebrcs.checkout.models import EventKind
-from ebrcs.checkout.pipeline import CheckoutPipeline, PipelineConfig
-from ebrcs.checkout.pipeline.detect import ForegroundDetector
-from ebrcs.checkout.synthetic import (
+from checkout_videos import (
     HARD_SCENARIOS,
     SCENARIOS,
     CheckoutVideo,
@@ -57,6 +52,11 @@ from ebrcs.checkout.synthetic import (
     make_video,
     write_mp4,
 )
+from ebrcs.adaptation import fit_adapter
+from ebrcs.catalog.index import RAW_SPACE, ProductIndex, VectorSpace
+from ebrcs.checkout.models import EventKind
+from ebrcs.checkout.pipeline import CheckoutPipeline, PipelineConfig
+from ebrcs.checkout.pipeline.detect import ForegroundDetector
 from ebrcs.config import Settings
 from ebrcs.embedding.base import Embedder
 from ebrcs.embedding.registry import load_embedder

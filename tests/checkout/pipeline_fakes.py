@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ebrcs.checkout.synthetic import ItemPhoto
+from checkout_videos import ItemPhoto
 from ebrcs.recognition.types import ProductMatch, Recognition
 
 COLOURS_RGB = {

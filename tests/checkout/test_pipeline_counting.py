@@ -16,9 +16,9 @@ from pipeline_fakes import (
     product_id,
 )
 
+from checkout_videos import ITEM_HEIGHT, ROI_BASKET, CheckoutVideo, ItemPhoto, ItemTrip
 from ebrcs.checkout.models import EventKind
 from ebrcs.checkout.pipeline import CheckoutPipeline, PipelineConfig
-from ebrcs.checkout.synthetic import ITEM_HEIGHT, ROI_BASKET, CheckoutVideo, ItemPhoto, ItemTrip
 from ebrcs.recognition.types import ProductMatch, Recognition
 
 SIZE = (320, 180)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import supervision as sv
 
+from checkout_videos import write_mp4, write_y4m
 from ebrcs.checkout.models import EventKind
 from ebrcs.checkout.pipeline import FrameResult, PipelineConfig, TrackedItem
 from ebrcs.checkout.pipeline.annotate import KNOWN, UNKNOWN, ZONE, annotate
@@ -17,7 +18,6 @@ from ebrcs.checkout.pipeline.count import CountEvent, ItemCounter
 from ebrcs.checkout.pipeline.detect import ForegroundDetector
 from ebrcs.checkout.pipeline.recognise import AcceptanceRule, Identity, mean_vector, vote
 from ebrcs.checkout.pipeline.zone import ItemZone
-from ebrcs.checkout.synthetic import write_mp4, write_y4m
 from ebrcs.errors import InvalidInput
 from ebrcs.recognition.types import ProductMatch, Recognition
 

@@ -9,10 +9,10 @@ import cv2
 import numpy as np
 import pytest
 
+from checkout_videos import load_photos, make_video
 from ebrcs.catalog.index import ProductIndex
 from ebrcs.checkout.models import EventKind
 from ebrcs.checkout.pipeline import CheckoutPipeline, PipelineConfig
-from ebrcs.checkout.synthetic import load_photos, make_video
 from ebrcs.config import Settings
 from ebrcs.embedding.registry import load_embedder
 from ebrcs.recognition.recogniser import Recogniser

@@ -26,8 +26,8 @@ from browser_harness import (
 )
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from checkout_videos import CheckoutVideo, ItemPhoto, ItemTrip, write_mp4, write_y4m
 from ebrcs.auth.models import Role
-from ebrcs.checkout.synthetic import CheckoutVideo, ItemPhoto, ItemTrip, write_mp4, write_y4m
 
 pytestmark = [pytest.mark.browser, pytest.mark.dataset, pytest.mark.slow]
 

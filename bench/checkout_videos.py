@@ -1,5 +1,8 @@
 """Synthetic checkout videos: product photos carried across a counter, each with its true cart.
 
+Test and benchmark support, not part of the package (tests import it through pytest's
+``pythonpath``, benches as a sibling module).
+
 Everything is drawn from a seed, so the same seed always gives the same frames::
 
     photos = load_photos(dataset_dir, "val.txt")
