@@ -16,13 +16,19 @@ import numpy as np
 HNSW_NEIGHBOURS = 32
 HNSW_EF_CONSTRUCTION = 40
 HNSW_EF_SEARCH = 256
-# hnsw_pca: the graph is built over this many principal components, searched for
-# RERANK_FACTOR x k candidates (at least RERANK_MIN), which are re-ranked exactly by their
-# full stored vectors. Chosen from `ebrcs bench search` (docs/PERFORMANCE.md).
+# hnsw_pca: the graph is built over this many principal components with PCA_NEIGHBOURS links
+# per vector, searched PCA_EF_SEARCH deep for RERANK_FACTOR x k candidates (at least
+# RERANK_MIN), which are re-ranked exactly by their full stored vectors. Chosen from
+# `ebrcs bench search` and bench/search_variants.py (docs/PERFORMANCE.md): at 1M vectors the
+# exact top 192 by 128 components hold every true nearest vector, so recall is the graph's;
+# 48 links per vector lift it more than a higher efConstruction, and re-ranking 96 instead of
+# 192 candidates saves 0.35 ms with the same recall.
 PCA_DIM = 128
-PCA_EF_SEARCH = 768
+PCA_NEIGHBOURS = 48
+PCA_EF_CONSTRUCTION = 80
+PCA_EF_SEARCH = 448
 RERANK_FACTOR = 3
-RERANK_MIN = 192
+RERANK_MIN = 96
 # The graph is made once this many vectors are stored (below it an exact scan is fast anyway),
 # its projection trained on at most PCA_SAMPLE of them.
 PCA_TRAIN_MIN = 4096
@@ -260,8 +266,8 @@ class HnswPcaVectors(_HidingVectors):
         inner = faiss.downcast_index(self._store.index)
         pca = faiss.PCAMatrix(self.dim, min(PCA_DIM, self.dim, len(sample)))
         pca.train(np.stack([inner.reconstruct(int(position)) for position in sample]))
-        hnsw = faiss.IndexHNSWFlat(pca.d_out, HNSW_NEIGHBOURS, faiss.METRIC_L2)
-        hnsw.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        hnsw = faiss.IndexHNSWFlat(pca.d_out, PCA_NEIGHBOURS, faiss.METRIC_L2)
+        hnsw.hnsw.efConstruction = PCA_EF_CONSTRUCTION
         # The FAISS wrappers keep the projection and the id map alive with the graph.
         graph = faiss.IndexPreTransform(pca, faiss.IndexIDMap2(hnsw))
         for ids, vectors in self.chunks():
