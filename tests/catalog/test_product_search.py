@@ -34,6 +34,38 @@ def found(api: TestClient, headers: dict[str, str], q: str, **params: Any) -> li
     return [item["name"] for item in response.json()["items"]]
 
 
+def page(api: TestClient, headers: dict[str, str], **params: Any) -> dict[str, Any]:
+    response = api.get("/api/products/search", params=params, headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+@pytest.mark.parametrize(("q", "size"), [("", 2), ("re", 1)], ids=["browsing", "searching"])
+def test_pages_are_disjoint_and_together_the_whole_ranked_list(
+    api: TestClient, shopper, q: str, size: int
+) -> None:
+    whole = page(api, shopper.headers, q=q, limit=100)
+    assert whole["total"] == len(whole["items"]) > size
+    starts = range(0, whole["total"], size)
+    pages = [page(api, shopper.headers, q=q, offset=start, limit=size) for start in starts]
+    assert [(answer["offset"], answer["total"]) for answer in pages] == [
+        (start, whole["total"]) for start in starts
+    ]
+    assert [item for answer in pages for item in answer["items"]] == whole["items"]
+
+
+def test_an_offset_past_the_end_is_an_empty_page_with_the_total(api: TestClient, shopper) -> None:
+    answer = page(api, shopper.headers, q="", offset=len(NAMES), limit=2)
+    assert answer == {"items": [], "total": len(NAMES), "offset": len(NAMES)}
+
+
+@pytest.mark.parametrize("offset", ["-1", "1000001", str(2**63), "one"])
+def test_an_odd_offset_is_422(api: TestClient, shopper, offset: str) -> None:
+    response = api.get("/api/products/search", params={"offset": offset}, headers=shopper.headers)
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "validation_error"
+
+
 def test_words_match_in_any_order_and_with_words_missing(api: TestClient, shopper) -> None:
     assert found(api, shopper.headers, "arla milk")[0] == "Arla-Standard-Milk"
     assert found(api, shopper.headers, "milk arla")[0] == "Arla-Standard-Milk"

@@ -74,9 +74,11 @@ class PickerProduct(BaseModel):
 
 
 class PickerResults(BaseModel):
-    """Products matching a picker search, best first."""
+    """One page of the products matching a picker search, best first."""
 
     items: list[PickerProduct]
+    total: int
+    offset: int
 
 
 class ProductPage(BaseModel):

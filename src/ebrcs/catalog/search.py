@@ -2,7 +2,8 @@
 
 Matching is rapidfuzz's weighted ratio over names folded the same way as the query (accents
 dropped, case folded, punctuation as spaces), so "arla milk" finds "Arla-Standard-Milk" and
-"creme" finds "Crème fraîche". An empty query browses the catalogue by name.
+"creme" finds "Crème fraîche". An empty query browses the catalogue by name. Results come a
+page at a time, cut from the whole ranked list, so pages never overlap or skip a product.
 """
 
 from __future__ import annotations
@@ -34,8 +35,13 @@ def folded(text: str) -> str:
     return utils.default_process(bare)
 
 
-def search(*, db: Session, query: str, limit: int, min_score: float) -> list[Found]:
-    """Active products best matching ``query``, best first; blank: the first ones by name."""
+def search(
+    *, db: Session, query: str, offset: int, limit: int, min_score: float
+) -> tuple[list[Found], int]:
+    """One page of the active products best matching ``query`` (blank: by name), and how many match.
+
+    Photos are looked up for the page only.
+    """
     products = db.scalars(select(Product).where(Product.is_active.is_(True))).all()
     wanted = folded(query)
     if not wanted:
@@ -47,9 +53,9 @@ def search(*, db: Session, query: str, limit: int, min_score: float) -> list[Fou
         )
         hits.sort(key=lambda hit: (-hit[1], products[hit[2]].name.casefold()))
         ranked = [(products[index], score) for _name, score, index in hits]
-    ranked = ranked[:limit]
-    photos = _first_photos(db=db, product_ids=[product.id for product, _ in ranked])
-    return [Found(product, score, photos.get(product.id)) for product, score in ranked]
+    page = ranked[offset : offset + limit]
+    photos = _first_photos(db=db, product_ids=[product.id for product, _ in page])
+    return [Found(product, score, photos.get(product.id)) for product, score in page], len(ranked)
 
 
 def _first_photos(*, db: Session, product_ids: list[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:

@@ -154,10 +154,16 @@ def search_products(
     db: DbSession,
     settings: SettingsDep,
     q: Annotated[Text, Query(max_length=200)] = "",
+    offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 24,
 ) -> PickerResults:
-    """Sellable products for the picker: fuzzy, accent- and case-insensitive; blank browses."""
-    found = search.search(db=db, query=q, limit=limit, min_score=settings.picker_min_score)
+    """Sellable products for the picker: fuzzy, accent- and case-insensitive; blank browses.
+
+    Paged over the ranked list: ``total`` is how many match, ``offset`` where this page starts.
+    """
+    found, total = search.search(
+        db=db, query=q, offset=offset, limit=limit, min_score=settings.picker_min_score
+    )
     return PickerResults(
         items=[
             PickerProduct(
@@ -168,7 +174,9 @@ def search_products(
                 score=hit.score,
             )
             for hit in found
-        ]
+        ],
+        total=total,
+        offset=offset,
     )
 
 
