@@ -22,9 +22,9 @@ __all__ = ["INDEX_KINDS", "RAW_SPACE", "Change", "IndexExport", "ProductIndex", 
 # OpenMP setting is per thread (a new thread starts with one per core), so every searching
 # thread sets it for itself (``_one_openmp_thread``).
 SEARCH_OPENMP_THREADS = 1
-# Store rows an export copies per hold of the read lock: 8,192 rows of 1280-d are 42 MB, so a
+# Store rows an export copies per hold of the read lock: 2,048 rows of 1280-d are 10 MB, so a
 # writer waits tens of milliseconds at most, not for a whole snapshot (5 GB at 1M vectors).
-EXPORT_CHUNK_ROWS = 8192
+EXPORT_CHUNK_ROWS = 2048
 
 
 def _one_openmp_thread() -> None:
