@@ -282,7 +282,7 @@ def part_durable_and_search(
 
                 def durable_add() -> None:
                     with sessions() as db:
-                        product = Product(id=uuid.uuid4(), name="bench registration")
+                        product = Product(id=uuid.uuid4(), name=f"bench {uuid.uuid4()}")
                         db.add(product)
                         flows.commit_vectors(
                             db=db,
@@ -301,7 +301,7 @@ def part_durable_and_search(
                             index=index,
                             embedder=embedder,
                             settings=settings,
-                            fields={"name": "bench registration"},
+                            fields={"name": f"bench {uuid.uuid4()}"},  # names are unique
                             uploads=photos,
                             created_by=None,
                         )
