@@ -141,10 +141,8 @@ class ForegroundDetector:
             x, y, w, h, area = stats[label]
             if not min_pixels <= area <= max_pixels:
                 continue
-            kept, parts = (
-                self._split(labels == label, resting, levelled, scale, min_pixels)
-                if len(resting)
-                else ([], [])
+            kept, parts = self._split(
+                labels, label, (x, y, x + w, y + h), resting, levelled, scale, min_pixels
             )
             if len(kept) + len(parts) > 1:
                 boxes += [resting.xyxy[index] for index in kept] + [box / scale for box in parts]
@@ -174,40 +172,60 @@ class ForegroundDetector:
 
     def _split(
         self,
-        blob: np.ndarray,
+        labels: np.ndarray,
+        label: int,
+        bounds: tuple[int, int, int, int],
         resting: sv.Detections,
         levelled: np.ndarray,
         scale: float,
         min_pixels: float,
     ) -> tuple[list[int], list[np.ndarray]]:
-        """The resting items a blob still covers, and its parts beside them (processing px)."""
+        """The resting items blob ``label`` still covers, and its parts beside them
+        (processing px). ``bounds``: the blob's box."""
+        boxes = resting.xyxy * scale
+        slacks = REST_TOLERANCE * np.hypot(*(boxes[:, 2:] - boxes[:, :2]).T)
+        near = (
+            (boxes[:, 0] - slacks < bounds[2])
+            & (boxes[:, 2] + slacks > bounds[0])
+            & (boxes[:, 1] - slacks < bounds[3])
+            & (boxes[:, 3] + slacks > bounds[1])
+        )
+        if not near.any():
+            return [], []
+        # Work in the blob's box with a margin wider than any kernel below reaches, where
+        # everything outside the blob is empty, as it is in the whole frame.
+        pad = math.ceil(float(slacks[near].max())) + self._open.shape[0]
+        x0, y0, x1, y1 = _pixels(np.array(bounds) + pad * _OUTWARDS, labels.shape)
+        blob = labels[y0:y1, x0:x1] == label
+        offset = np.array([x0, y0, x0, y0], float)
         kept = []
         boxed = np.zeros(blob.shape, bool)  # in a kept item's box
         looks_alike = np.zeros(blob.shape, bool)  # ... and looking as it did when not held
-        for index, (box, track_id) in enumerate(
-            zip(resting.xyxy * scale, resting.tracker_id, strict=True)
-        ):
+        for index in np.flatnonzero(near):
             # The item may have wobbled by the tolerance: its inner box is all item, its outer
             # box holds all of it.
-            slack = REST_TOLERANCE * float(np.hypot(*(box[2:] - box[:2]))) * _OUTWARDS
-            x0, y0, x1, y1 = _pixels(box - slack, blob.shape)
-            inside = blob[y0:y1, x0:x1]
+            box, slack = boxes[index] - offset, slacks[index] * _OUTWARDS
+            left, top, right, bottom = _pixels(box - slack, blob.shape)
+            inside = blob[top:bottom, left:right]
             if not inside.size or inside.mean() < HOLD_COVERAGE:
                 continue
-            kept.append(index)
-            x0, y0, x1, y1 = _pixels(box + slack, blob.shape)
-            boxed[y0:y1, x0:x1] = True
-            look = self._looks.get(int(track_id))
+            kept.append(int(index))
+            left, top, right, bottom = _pixels(box + slack, blob.shape)
+            boxed[top:bottom, left:right] = True
+            look = self._looks.get(int(resting.tracker_id[index]))
             if look is None:
-                looks_alike[y0:y1, x0:x1] = True
+                looks_alike[top:bottom, left:right] = True
             else:
-                shift = math.ceil(float(slack[2]))
-                looks_alike[y0:y1, x0:x1] |= self._looks_alike(
-                    levelled[y0:y1, x0:x1], look[y0:y1, x0:x1], shift
-                )
+                now = levelled[y0:y1, x0:x1][top:bottom, left:right]
+                before = look[y0:y1, x0:x1][top:bottom, left:right]
+                shift = math.ceil(float(slacks[index]))
+                looks_alike[top:bottom, left:right] |= self._looks_alike(now, before, shift)
         if not kept:
             return [], []
-        beside = self._pieces(blob & ~boxed, min_pixels)
+        outside = blob & ~boxed
+        if np.count_nonzero(outside) < min_pixels:
+            return kept, []  # too little of it sticks out to hold another item
+        beside = self._pieces(outside, min_pixels)
         if not beside.any():
             return kept, []
         # What sticks out of the resting items' boxes is another item; inside them, so is what
@@ -217,9 +235,9 @@ class ForegroundDetector:
         )
         joined = set(np.unique(pieces[beside]).tolist()) - {0}
         parts = [
-            np.array([x, y, x + w, y + h], float)
-            for label, (x, y, w, h, _area) in enumerate(stats[:count])
-            if label in joined
+            np.array([x, y, x + w, y + h], float) + offset
+            for piece, (x, y, w, h, _area) in enumerate(stats[:count])
+            if piece in joined
         ]
         return kept, parts
 
