@@ -1,4 +1,4 @@
-"""Registration and recognition with the real default embedder on real shop photos."""
+"""Registration and recognition with a real embedder (the tests' MobileNetV2) on shop photos."""
 
 from __future__ import annotations
 
