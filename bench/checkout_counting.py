@@ -338,6 +338,8 @@ def track_scores(
                 ranked = event.candidates
                 best_label = catalogue.names[ranked[0].product_id]
                 runner_up = ranked[1].score if len(ranked) > 1 else 0.0
+                closest = ranked[0].closest or 0.0
+                other_photo = max((m.closest or 0.0 for m in ranked[1:]), default=0.0)
                 found.append(
                     {
                         "scenario": video.scenario,
@@ -347,6 +349,8 @@ def track_scores(
                         "in_top5": label in {catalogue.names[m.product_id] for m in ranked},
                         "score": ranked[0].score,
                         "margin": ranked[0].score - runner_up,
+                        "photo": closest,
+                        "photo_margin": closest - other_photo,
                     }
                 )
     return found
@@ -386,12 +390,13 @@ def summarise_scores(scores: list[dict[str, Any]]) -> dict[str, Any]:
     table = {
         key: {
             "tracks": len(rows),
-            "score": [
-                round(float(np.percentile([r["score"] for r in rows], p)), 3) for p in percentiles
-            ],
-            "margin": [
-                round(float(np.percentile([r["margin"] for r in rows], p)), 3) for p in percentiles
-            ],
+            **{
+                figure: [
+                    round(float(np.percentile([r[figure] for r in rows], p)), 3)
+                    for p in percentiles
+                ]
+                for figure in ("score", "margin", "photo", "photo_margin")
+            },
         }
         for key, rows in sorted(groups.items())
     }
@@ -574,9 +579,15 @@ def main() -> None:
                     f"\n{condition}, {aggregation} of the views: product tracks top-1 right "
                     f"{summary['top1_right']:.3f}, in top 5 {summary['in_top5']:.3f}"
                 )
-                print(f"  percentiles {summary['percentiles']} of best score | margin")
+                print(
+                    f"  percentiles {summary['percentiles']} of best score | margin | "
+                    "its closest photo | that photo's lead over other products' closest"
+                )
                 for kind, row in summary["by_kind"].items():
-                    print(f"  {kind:<22}{row['tracks']:>5}  {row['score']}  |  {row['margin']}")
+                    print(
+                        f"  {kind:<22}{row['tracks']:>5}  {row['score']}  |  {row['margin']}"
+                        f"  |  {row['photo']}  |  {row['photo_margin']}"
+                    )
         (OUT / "checkout_scores.json").write_text(json.dumps(report, indent=2))
         print(f"\nwrote {OUT / 'checkout_scores.json'} in {time.perf_counter() - started:.0f} s")
         return

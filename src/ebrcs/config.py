@@ -117,6 +117,14 @@ class Settings(BaseSettings):
     checkout_accept_score: float = Field(default=0.75, ge=-1.0, le=1.0)
     checkout_accept_margin: float = Field(default=0.04, ge=0.0, le=2.0)
     checkout_floor_score: float = Field(default=0.62, ge=-1.0, le=1.0)
+    # Also named: an item whose closest stored photo is nearly the item itself (at least
+    # checkout_photo_score) while every other product's closest photo stays
+    # checkout_photo_margin below it, as when the counter sees a product as it was registered
+    # (a look-alike's prototype may then lead by little). Raw vectors: registered photos seen
+    # as in a counter video match their own at 0.90 or more (median 0.95), other products'
+    # photos never above 0.89 (bench/photo_scores.py, docs/PERFORMANCE.md).
+    checkout_photo_score: float = Field(default=0.92, ge=-1.0, le=2.0)
+    checkout_photo_margin: float = Field(default=0.1, ge=0.0, le=2.0)
     # The same three while the index searches through a catalogue adapter (its scores spread
     # wider: measured separately, same section of docs/PERFORMANCE.md), for the default
     # embedder: every registered track leads by 0.34 or more, items not sold by 0.28 or less;
@@ -125,6 +133,11 @@ class Settings(BaseSettings):
     checkout_adapted_accept_score: float = Field(default=0.5, ge=-1.0, le=1.0)
     checkout_adapted_accept_margin: float = Field(default=0.31, ge=0.0, le=2.0)
     checkout_adapted_floor_score: float = Field(default=0.38, ge=-1.0, le=1.0)
+    # Through the adapter: registered items match their own photo at 0.942 or more (tracks;
+    # photos 0.946), leading every other product's closest photo by 0.31 or more; a wrong or
+    # not-sold match never comes above 0.915 (photos; tracks 0.836).
+    checkout_adapted_photo_score: float = Field(default=0.935, ge=-1.0, le=2.0)
+    checkout_adapted_photo_margin: float = Field(default=0.15, ge=0.0, le=2.0)
     # Product picker of the web app: names whose fuzzy match (rapidfuzz WRatio, 0-100) to the
     # query scores below this are left out. On the dataset's 81 names the right name scores at
     # least 85.7 for a reordered, misspelt or one-word query, and most words naming no product

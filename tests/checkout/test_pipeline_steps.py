@@ -86,7 +86,9 @@ def test_vote_ranks_products_by_their_mean_score_over_the_crops() -> None:
     assert ranked[0].score == pytest.approx((0.9 + 0.65 + 0.8) / 3)
 
 
-RULE = AcceptanceRule(accept_score=0.8, accept_margin=0.05, floor_score=0.5)
+RULE = AcceptanceRule(
+    accept_score=0.8, accept_margin=0.05, floor_score=0.5, photo_score=0.95, photo_margin=0.1
+)
 
 
 def test_rule_names_a_clear_leader_above_the_acceptance_score() -> None:
@@ -101,6 +103,27 @@ def test_rule_is_unsure_below_the_score_or_the_margin_and_keeps_the_candidates(
     identity = RULE.judge([ProductMatch(APPLE, scores[0]), ProductMatch(PEAR, scores[1])])
     assert identity.unsure and not identity.accepted
     assert [match.product_id for match in identity.candidates] == [APPLE, PEAR]
+
+
+def test_rule_names_an_item_nearly_identical_to_one_stored_photo_despite_a_small_lead() -> None:
+    ranked = [ProductMatch(APPLE, 0.9, closest=0.97), ProductMatch(PEAR, 0.88, closest=0.8)]
+    identity = RULE.judge(ranked)
+    assert identity.accepted and identity.product_id == APPLE
+
+
+@pytest.mark.parametrize(
+    "closest",
+    [
+        (0.94, 0.8),  # the closest photo is not near enough
+        (0.97, 0.9),  # another product has a photo nearly as close
+        (0.97, None),  # the runner-up's photos were not seen: only the lead decides
+    ],
+)
+def test_rule_leaves_a_small_lead_unsure_unless_one_photo_clearly_matches(
+    closest: tuple[float, float | None],
+) -> None:
+    ranked = [ProductMatch(APPLE, 0.9, closest=closest[0]), ProductMatch(PEAR, 0.88, closest[1])]
+    assert RULE.judge(ranked).unsure
 
 
 def test_rule_calls_anything_below_the_floor_not_a_product() -> None:

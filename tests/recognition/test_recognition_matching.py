@@ -15,9 +15,9 @@ APPLE, PEAR, LEEK = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
 def test_product_with_several_photos_is_ranked_once_by_its_best_photo() -> None:
     hits = [Hit(1, APPLE, 0.9), Hit(2, PEAR, 0.8), Hit(3, APPLE, 0.7), Hit(4, LEEK, 0.6)]
     assert rank_products(hits) == [
-        ProductMatch(APPLE, 0.9),
-        ProductMatch(PEAR, 0.8),
-        ProductMatch(LEEK, 0.6),
+        ProductMatch(APPLE, 0.9, closest=0.9),
+        ProductMatch(PEAR, 0.8, closest=0.8),
+        ProductMatch(LEEK, 0.6, closest=0.6),
     ]
 
 

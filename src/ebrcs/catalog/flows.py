@@ -22,6 +22,7 @@ from ebrcs.config import Settings
 from ebrcs.embedding.base import Embedder
 from ebrcs.errors import Conflict, ErrorCode, InvalidInput, describe, field_errors
 from ebrcs.recognition.recogniser import Recogniser
+from ebrcs.recognition.types import ProductMatch
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -317,15 +318,15 @@ def deactivate(
 
 def recognise_photo(
     *, db: Session, recogniser: Recogniser, settings: Settings, data: bytes
-) -> list[dict[str, object]]:
-    """Products an uploaded photo most likely shows, best first, with names and scores."""
+) -> list[tuple[ProductMatch, str]]:
+    """Products an uploaded photo most likely shows, best first, each with its name."""
     photo = read_photo(data, settings)
     _end_read_transaction(db)
     (recognition,) = recogniser.recognise([photo.pixels])
     names = service.names(db=db, product_ids=[match.product_id for match in recognition.matches])
     # A product deactivated between search and naming is left out rather than shown.
     return [
-        {"product_id": match.product_id, "name": names[match.product_id], "score": match.score}
+        (match, names[match.product_id])
         for match in recognition.matches
         if match.product_id in names
     ]

@@ -27,6 +27,7 @@ from ebrcs.catalog.schemas import (
     Recognition,
     Verdict,
 )
+from ebrcs.checkout.live import pipeline_config
 from ebrcs.checkout.pipeline.pipeline import PipelineConfig
 from ebrcs.checkout.pipeline.recognise import AcceptanceRule
 from ebrcs.config import Settings
@@ -304,27 +305,23 @@ def recognize(
     if len(image) != 1:
         raise InvalidInput(f"send one image, not {len(image)}", code=ErrorCode.IMAGE_COUNT)
     (data,) = read_uploads(image, runtime.settings)
-    matches = [
-        Match(**match)
-        for match in flows.recognise_photo(
-            db=db, recogniser=runtime.recogniser, settings=runtime.settings, data=data
-        )
-    ]
-    return Recognition(verdict=_verdict(matches, runtime.settings), matches=matches)
+    found = flows.recognise_photo(
+        db=db, recogniser=runtime.recogniser, settings=runtime.settings, data=data
+    )
+    config = pipeline_config(settings=runtime.settings, index=runtime.index)
+    return Recognition(
+        verdict=_verdict([match for match, _ in found], config),
+        matches=[Match(product_id=m.product_id, name=name, score=m.score) for m, name in found],
+    )
 
 
-def _verdict(matches: list[Match], settings: Settings) -> Verdict:
+def _verdict(matches: list[ProductMatch], config: PipelineConfig) -> Verdict:
     """What the live checkout's acceptance rule makes of a photo ranked like this.
 
-    One photo is judged as a track seen in one view: the same rule, the same thresholds.
+    One photo is judged as a track seen in one view: the same rule, the same thresholds (those
+    of the vector space the index searches now).
     """
-    config = PipelineConfig.from_settings(settings)
-    rule = AcceptanceRule(
-        accept_score=config.accept_score,
-        accept_margin=config.accept_margin,
-        floor_score=config.floor_score,
-    )
-    identity = rule.judge([ProductMatch(match.product_id, match.score) for match in matches])
+    identity = AcceptanceRule.from_config(config).judge(matches)
     if identity.accepted:
         return "accepted"
     return "unsure" if identity.is_product else "not_a_product"

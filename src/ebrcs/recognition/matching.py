@@ -23,18 +23,19 @@ def rank_products(
     plus the rest times the closest photo's; products without a prototype are dropped. Ties
     keep the order hits came in.
     """
-    best: dict[uuid.UUID, float] = {}
+    closest: dict[uuid.UUID, float] = {}
     for hit in hits:
-        if hit.score > best.get(hit.product_id, -float("inf")):
-            best[hit.product_id] = hit.score
+        if hit.score > closest.get(hit.product_id, -float("inf")):
+            closest[hit.product_id] = hit.score
+    scores = closest
     if prototypes is not None:
-        best = {
+        scores = {
             product: prototype_weight * prototypes[product] + (1.0 - prototype_weight) * score
-            for product, score in best.items()
+            for product, score in closest.items()
             if product in prototypes
         }
-    ranked = sorted(best.items(), key=lambda item: item[1], reverse=True)
-    return [ProductMatch(product_id, score) for product_id, score in ranked[:limit]]
+    ranked = sorted(scores.items(), key=lambda item: item[1], reverse=True)
+    return [ProductMatch(product, score, closest[product]) for product, score in ranked[:limit]]
 
 
 def accept(

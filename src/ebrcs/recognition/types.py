@@ -21,6 +21,8 @@ class ProductMatch:
 
     product_id: uuid.UUID
     score: float
+    closest: float | None = None
+    """Similarity of the product's closest stored photo, where the ranking saw its photos."""
 
 
 @dataclass(frozen=True, slots=True)

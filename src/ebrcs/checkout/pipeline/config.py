@@ -50,6 +50,10 @@ class PipelineConfig:
     """... and leads the runner-up by this much."""
     floor_score: float = _DEFAULTS["checkout_floor_score"].default
     """Below this, not a product: a notice, not counted."""
+    photo_score: float = _DEFAULTS["checkout_photo_score"].default
+    """Also named when the best product's closest photo is at least this similar..."""
+    photo_margin: float = _DEFAULTS["checkout_photo_margin"].default
+    """... and every other product's closest photo is at least this much less."""
     zone_frames: int = 2
     """Frames an item must stay on the new side of the zone boundary before it counts."""
     remove_on_exit: bool = True
@@ -73,6 +77,8 @@ class PipelineConfig:
             "accept_score": getattr(settings, f"{prefix}accept_score"),
             "accept_margin": getattr(settings, f"{prefix}accept_margin"),
             "floor_score": getattr(settings, f"{prefix}floor_score"),
+            "photo_score": getattr(settings, f"{prefix}photo_score"),
+            "photo_margin": getattr(settings, f"{prefix}photo_margin"),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -71,11 +71,7 @@ class CheckoutPipeline:
         )
         self._recogniser = TrackRecogniser(
             recogniser,
-            AcceptanceRule(
-                accept_score=config.accept_score,
-                accept_margin=config.accept_margin,
-                floor_score=config.floor_score,
-            ),
+            AcceptanceRule.from_config(config),
             votes=config.votes,
             retries=config.retries,
             aggregation=config.aggregation,

@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 import supervision as sv
 
+from ebrcs.checkout.pipeline.config import PipelineConfig
 from ebrcs.checkout.pipeline.recogniser import EmbeddingRecogniser, Recogniser
 from ebrcs.recognition.types import ProductMatch, Recognition
 
@@ -46,13 +47,21 @@ class AcceptanceRule:
     """How a track's ranked products become an identity (thresholds in ``config.py``).
 
     Named when the best scores at least ``accept_score`` and leads the runner-up by at least
-    ``accept_margin``; not a product below ``floor_score``; unsure in between.
+    ``accept_margin``, or when its closest stored photo is nearly the item itself (at least
+    ``photo_score``) and clear of every other product's closest photo by ``photo_margin``;
+    not a product below ``floor_score``; unsure otherwise.
 
     >>> a, b = uuid.UUID(int=1), uuid.UUID(int=2)
-    >>> rule = AcceptanceRule(accept_score=0.8, accept_margin=0.05, floor_score=0.5)
+    >>> rule = AcceptanceRule(
+    ...     accept_score=0.8, accept_margin=0.05, floor_score=0.5,
+    ...     photo_score=0.95, photo_margin=0.1
+    ... )
     >>> rule.judge([ProductMatch(a, 0.9), ProductMatch(b, 0.7)]).accepted
     True
     >>> rule.judge([ProductMatch(a, 0.9), ProductMatch(b, 0.88)]).unsure
+    True
+    >>> near = ProductMatch(a, 0.9, closest=0.97)
+    >>> rule.judge([near, ProductMatch(b, 0.88, closest=0.8)]).accepted
     True
     >>> rule.judge([ProductMatch(a, 0.4)]).is_product
     False
@@ -61,6 +70,19 @@ class AcceptanceRule:
     accept_score: float
     accept_margin: float
     floor_score: float
+    photo_score: float
+    photo_margin: float
+
+    @classmethod
+    def from_config(cls, config: PipelineConfig) -> AcceptanceRule:
+        """The rule a pipeline configured by ``config`` judges with."""
+        return cls(
+            accept_score=config.accept_score,
+            accept_margin=config.accept_margin,
+            floor_score=config.floor_score,
+            photo_score=config.photo_score,
+            photo_margin=config.photo_margin,
+        )
 
     def judge(self, ranked: Sequence[ProductMatch]) -> Identity:
         """The identity of a track whose products rank as ``ranked`` (best first)."""
@@ -72,8 +94,17 @@ class AcceptanceRule:
         candidates = tuple(ranked[:CANDIDATES])
         if score < self.floor_score:
             return Identity(best.product_id, score, False, (), is_product=False)
-        accepted = score >= self.accept_score and score - runner_up >= self.accept_margin
+        accepted = (
+            score >= self.accept_score and score - runner_up >= self.accept_margin
+        ) or self._near_a_photo(ranked)
         return Identity(best.product_id, score, accepted, candidates)
+
+    def _near_a_photo(self, ranked: Sequence[ProductMatch]) -> bool:
+        """Whether the best product's closest photo is nearly the item, and no other's is."""
+        closests = [match.closest for match in ranked]
+        if any(closest is None for closest in closests) or closests[0] < self.photo_score:
+            return False  # a ranking that did not see every product's photos (votes) cannot tell
+        return closests[0] - max(closests[1:], default=-1.0) >= self.photo_margin
 
 
 def vote(recognitions: Sequence[Recognition]) -> list[ProductMatch]:
