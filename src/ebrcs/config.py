@@ -34,9 +34,11 @@ class Settings(BaseSettings):
 
     # MobileNetV2 + EfficientNet-Lite2 side by side: +4 to +5 top-1 over mobilenet_v2 with the
     # adapter at 3 photos per product, and a track's views still fit 150 ms on one core
-    # (docs/PERFORMANCE.md, "Catalogue adapter"). A catalogue embedded with another embedder is
-    # refused at start until `ebrcs catalog reembed` (or EBRCS_EMBEDDER=its embedder).
-    embedder: str = "mnv2_effl2"
+    # (docs/PERFORMANCE.md, "Catalogue adapter"); with a colour histogram of the crop's centre
+    # beside them (_hsv, 0.2 ms a crop): +1.5 top-5 on every fit seed ("Colour beside the
+    # pair"). A catalogue embedded with another embedder is refused at start until
+    # `ebrcs catalog reembed` (or EBRCS_EMBEDDER=its embedder).
+    embedder: str = "mnv2_effl2_hsv"
     device: str = "auto"
     dino_model: str | None = None
     clip_model: str | None = None
@@ -125,17 +127,18 @@ class Settings(BaseSettings):
     # photos never above 0.89 (bench/photo_scores.py, docs/PERFORMANCE.md).
     checkout_photo_score: float = Field(default=0.92, ge=-1.0, le=2.0)
     checkout_photo_margin: float = Field(default=0.1, ge=0.0, le=2.0)
-    # The same three while the index searches through a catalogue adapter (its scores spread
-    # wider: measured separately, same section of docs/PERFORMANCE.md), for the default
-    # embedder: every registered track leads by 0.34 or more, items not sold by 0.28 or less;
-    # a card scores 0.33, the weakest real product 0.43. With EBRCS_EMBEDDER=mobilenet_v2 the
-    # measured choice is 0.5 / 0.25 / 0.3 (its registered tracks lead by 0.31, products 0.34).
+    # The same while the index searches through a catalogue adapter (its scores spread wider:
+    # measured separately, same section of docs/PERFORMANCE.md), for the default embedder:
+    # the lead is above every wrong or not-sold match measured (0.48 at most, single photos;
+    # 0.28 tracks), since registered items are named by their closest photo whatever the
+    # lead; a card scores 0.33, the weakest real product 0.43. With
+    # EBRCS_EMBEDDER=mobilenet_v2 the measured choice was 0.5 / 0.25 / 0.3.
     checkout_adapted_accept_score: float = Field(default=0.5, ge=-1.0, le=1.0)
-    checkout_adapted_accept_margin: float = Field(default=0.31, ge=0.0, le=2.0)
+    checkout_adapted_accept_margin: float = Field(default=0.5, ge=0.0, le=2.0)
     checkout_adapted_floor_score: float = Field(default=0.38, ge=-1.0, le=1.0)
     # Through the adapter: registered items match their own photo at 0.942 or more (tracks;
-    # photos 0.946), leading every other product's closest photo by 0.31 or more; a wrong or
-    # not-sold match never comes above 0.915 (photos; tracks 0.836).
+    # photos 0.949), leading every other product's closest photo by 0.19 or more; a wrong or
+    # not-sold match never comes above 0.906 (photos; tracks 0.836).
     checkout_adapted_photo_score: float = Field(default=0.935, ge=-1.0, le=2.0)
     checkout_adapted_photo_margin: float = Field(default=0.15, ge=0.0, le=2.0)
     # Product picker of the web app: names whose fuzzy match (rapidfuzz WRatio, 0-100) to the

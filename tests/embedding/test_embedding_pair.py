@@ -65,3 +65,20 @@ def test_efficientnet_half_frozen_gives_the_vectors_of_its_model(pair) -> None:
 def test_a_pair_needs_two_parts(pair) -> None:
     with pytest.raises(ValueError, match="two parts"):
         ConcatenatedEmbedder("one", pair.parts[:1])
+
+
+def test_pair_with_colour_is_the_pair_beside_a_quarter_weight_colour_histogram(pair) -> None:
+    with_colour = load_embedder(Settings(embedder="mnv2_effl2_hsv", device="cpu"))
+    images = [photo(12), photo(13, 64, 200)]
+    colour = with_colour.parts[1].embed(images)
+    assert with_colour.id == "mnv2_effl2_hsv" and with_colour.dim == 2560 + colour.shape[1]
+    expected = np.hstack([pair.embed(images), 0.25 * colour])
+    expected /= np.linalg.norm(expected, axis=1, keepdims=True)
+    np.testing.assert_allclose(with_colour.embed(images), expected, atol=1e-5)
+
+
+def test_concatenated_parts_need_one_positive_weight_each(pair) -> None:
+    with pytest.raises(ValueError, match="weight"):
+        ConcatenatedEmbedder("x", pair.parts, weights=(1.0,))
+    with pytest.raises(ValueError, match="weight"):
+        ConcatenatedEmbedder("x", pair.parts, weights=(1.0, 0.0))
