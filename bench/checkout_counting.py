@@ -323,7 +323,7 @@ def track_scores(
     every track reports its ranked candidates. A track is labelled with the item whose centre
     is nearest its box when it was decided.
     """
-    config = replace(config, accept_score=2.0, floor_score=-2.0, retries=0)
+    config = replace(config, accept_score=2.0, photo_score=2.0, floor_score=-2.0, retries=0)
     found = []
     for video in videos:
         pipeline = CheckoutPipeline(catalogue.recogniser, config, video.roi)
