@@ -9,7 +9,9 @@ then single queries (one thread, k = 32) are searched at each efSearch and re-ra
 p50/p99 wall and CPU ms, recall@1 and recall@10 against exact search of the full vectors.
 ``pca<components>-exact`` rows are the projection's own ceiling: the exact top ``rerank`` by
 projected distance, re-ranked by full vectors. ``--bench-graph`` searches the graph that
-``ebrcs bench search --cache`` built at this size instead, at each efSearch and re-rank depth.
+``ebrcs bench search --cache`` built at this size instead, at each efSearch and re-rank depth;
+``--renumbering`` searches that graph as it was built (nodes in arrival order) and renumbered
+breadth first as a restart renumbers it, query by query side by side, at the shipped depth.
 
     nice -n 10 .venv/bin/python bench/search_variants.py --size 100000 \\
         --variants pca128-m32-ef40,pca128-m32-ef80 --ef 128,256,512 --rerank 192
@@ -34,9 +36,11 @@ from ebrcs.catalog.search_bench import (
     FeatureGenerator,
     GeneratorFit,
     K,
+    built_as,
     timed_searches,
 )
-from ebrcs.catalog.vectors import PCA_SAMPLE
+from ebrcs.catalog.snapshots import read_snapshot
+from ebrcs.catalog.vectors import PCA_SAMPLE, HnswPcaVectors
 
 
 def catalogue(size: int, dim: int, queries: int, cache: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -188,6 +192,36 @@ def sweep_bench_graph(args: argparse.Namespace, queries: np.ndarray, truth: np.n
             )
 
 
+def compare_renumbering(args: argparse.Namespace, queries: np.ndarray, truth: np.ndarray) -> None:
+    """The bench's graph in arrival order beside it renumbered (one store, the shipped
+    search), each query searched by both in turn, which goes first alternating."""
+    stem = f"{args.size}x{args.dim}-{hash(GeneratorFit()) & 0xFFFFFFFF:x}"
+    _, (store, graph) = read_snapshot(args.cache / f"{stem}-{built_as('hnsw_pca')}.faiss")
+    arrival = HnswPcaVectors(args.dim, store, faiss.clone_index(graph))
+    stored = set(faiss.vector_to_array(store.id_map).tolist())
+    start = time.process_time()
+    renumbered = HnswPcaVectors.from_parts([store, graph], findable=stored)
+    print(f"read back and renumbered in {time.process_time() - start:.1f} CPU s", flush=True)
+    kinds = {"arrival order": arrival, "renumbered": renumbered}
+    found = {name: np.zeros((len(queries), K), dtype=np.int64) for name in kinds}
+    cpu: dict[str, list[float]] = {name: [] for name in kinds}
+    for row, query in enumerate(queries):
+        for name in list(kinds)[:: 1 if row % 2 else -1]:
+            start = time.thread_time()
+            found[name][row] = kinds[name].search(query[None, :], K)[1][0]
+            cpu[name].append((time.thread_time() - start) * 1000)
+    print(f"{'graph':>14} {'CPU p50/p99 ms':>15} {'R@1':>6} {'same as arrival':>15}")
+    for name in kinds:
+        ids = found[name] - 1  # embedding id i + 1 is row i
+        print(
+            f"{name:>14} {np.median(cpu[name]):>7.2f}/{np.percentile(cpu[name], 99):<7.2f} "
+            f"{np.mean(ids[:, 0] == truth[:, 0]):>6.3f} "
+            f"{np.mean(np.all(found[name] == found['arrival order'], axis=1)):>15.3f} "
+            f"load {os.getloadavg()[0]:.1f}",
+            flush=True,
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", type=int, default=100_000)
@@ -203,6 +237,11 @@ def main() -> None:
         action="store_true",
         help="search the graph ebrcs bench search --cache built, instead of --variants",
     )
+    parser.add_argument(
+        "--renumbering",
+        action="store_true",
+        help="the bench's graph in arrival order against renumbered breadth first",
+    )
     args = parser.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
     faiss.omp_set_num_threads(1)
@@ -211,6 +250,9 @@ def main() -> None:
     if not truth_path.is_file():
         np.save(truth_path, exact_top(vectors, queries, 10))
     truth = np.load(truth_path)
+    if args.renumbering:
+        compare_renumbering(args, queries, truth)
+        return
     if args.bench_graph:
         sweep_bench_graph(args, queries, truth)
         return

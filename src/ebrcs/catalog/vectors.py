@@ -272,7 +272,59 @@ class HnswPcaVectors(_HidingVectors):
         graph = faiss.IndexPreTransform(pca, faiss.IndexIDMap2(hnsw))
         for ids, vectors in self.chunks():
             graph.add_with_ids(vectors, ids)
+        _renumber(graph)
         self._graph = graph
+
+    @classmethod
+    def from_parts(cls, parts: list[faiss.Index], findable: set[int]) -> IndexedVectors:
+        vectors = super().from_parts(parts, findable)
+        # A graph grown by adds numbers its nodes in arrival order; a restart renumbers it.
+        if isinstance(vectors, HnswPcaVectors) and vectors._graph is not None:
+            _renumber(vectors._graph)
+        return vectors
+
+
+def _renumber(graph: faiss.IndexPreTransform) -> None:
+    """Renumber the graph's nodes breadth-first from its entry point, in place, ids kept.
+
+    Neighbours then lie near each other in memory, so a walk misses the cache less: at 1M
+    vectors a search costs about a quarter less CPU (``bench/search_variants.py
+    --renumbering``). Ids, links and scores are unchanged; nodes no walk reaches keep their
+    order, last.
+    """
+    id_map = faiss.downcast_index(graph.index)
+    nodes = faiss.downcast_index(id_map.index)
+    if nodes.ntotal == 0:
+        return
+    order = _breadth_first(nodes.hnsw, nodes.ntotal)
+    ids = faiss.vector_to_array(id_map.id_map)[order]
+    nodes.permute_entries(order)
+    faiss.copy_array_to_vector(ids, id_map.id_map)
+    id_map.construct_rev_map()
+
+
+def _breadth_first(hnsw: faiss.HNSW, total: int) -> np.ndarray:
+    """Every node once: those the bottom level's links reach from the entry point, breadth
+    first (each wave in the order the wave before links them), then the rest."""
+    offsets = faiss.rev_swig_ptr(hnsw.offsets.data(), total + 1).astype(np.int64)
+    links = faiss.rev_swig_ptr(hnsw.neighbors.data(), hnsw.neighbors.size())
+    columns = np.arange(hnsw.nb_neighbors(0))
+    seen = np.zeros(total, dtype=bool)
+    first = np.zeros(total, dtype=np.int64)
+    wave = np.array([hnsw.entry_point], dtype=np.int64)
+    seen[wave] = True
+    waves = [wave]
+    while len(wave):
+        linked = links[(offsets[wave][:, None] + columns).ravel()]
+        linked = linked[linked >= 0]
+        linked = linked[~seen[linked]]
+        # Keep each node's first mention: writing positions backwards leaves the smallest.
+        at = np.arange(len(linked))
+        first[linked[::-1]] = at[::-1]
+        wave = linked[first[linked] == at].astype(np.int64)
+        seen[wave] = True
+        waves.append(wave)
+    return np.concatenate([*waves, np.flatnonzero(~seen)])
 
 
 KINDS: dict[str, type[IndexedVectors]] = {
