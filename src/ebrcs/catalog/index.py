@@ -196,6 +196,11 @@ class ProductIndex:
                 content.watermark = max(content.watermark, int(ids.max()))
             self._version += 1
 
+    def lay_out(self) -> None:
+        """Arrange the vectors for fast searching once a bulk load is done (writer held)."""
+        with self._lock.write():
+            self._content.vectors.lay_out()
+
     def remove(self, embedding_ids: Iterable[int]) -> int:
         """Stop finding these ids at once; returns how many were findable."""
         wanted = [int(i) for i in embedding_ids]

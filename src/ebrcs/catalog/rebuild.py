@@ -57,6 +57,7 @@ def build_from_database(
     # are in the journal the swap replays, so the index still ends up as the database is.
     for stored in service.read_active_vectors(sessions=sessions, up_to=watermark):
         built.add(stored.embedding_ids, stored.vectors, stored.product_ids)
+    built.lay_out()  # before the swap: the graph it grew is renumbered for fast walks
     built.mark_applied(watermark)
     return built
 

@@ -102,6 +102,10 @@ class IndexedVectors(ABC):
         """
         return self.parts(), None
 
+    def lay_out(self) -> None:
+        """Arrange what is stored for fast searching after a bulk load (nothing by default)."""
+        return
+
     @classmethod
     def from_parts(cls, parts: list[faiss.Index], findable: set[int]) -> IndexedVectors:
         """Vectors read back from ``parts``; stored ids not in ``findable`` are not found."""
@@ -275,12 +279,15 @@ class HnswPcaVectors(_HidingVectors):
         _renumber(graph)
         self._graph = graph
 
+    def lay_out(self) -> None:
+        # A graph grown by adds numbers its nodes in arrival order.
+        if self._graph is not None:
+            _renumber(self._graph)
+
     @classmethod
     def from_parts(cls, parts: list[faiss.Index], findable: set[int]) -> IndexedVectors:
         vectors = super().from_parts(parts, findable)
-        # A graph grown by adds numbers its nodes in arrival order; a restart renumbers it.
-        if isinstance(vectors, HnswPcaVectors) and vectors._graph is not None:
-            _renumber(vectors._graph)
+        vectors.lay_out()  # a restart renumbers what adds grew
         return vectors
 
 
