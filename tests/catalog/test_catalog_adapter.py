@@ -15,7 +15,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from catalog_fixtures import ColourEmbedder, open_index, photo, photo_pixels, register_product
+from catalog_fixtures import (
+    BINS,
+    ColourEmbedder,
+    open_index,
+    photo,
+    photo_pixels,
+    register_product,
+)
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -293,11 +300,21 @@ def test_searches_and_registrations_run_on_through_swaps(
 
     registered: list[uuid.UUID] = []
 
+    searched_colours = [colour_of(seed) for seed in range(len(set(products)))]  # the fixture's
+
+    def apart(colour: tuple[int, int, int]) -> bool:
+        """Two histogram bins from every searched product's colour on some channel: a product
+        registered meanwhile that shares their bins would tie with one of them."""
+        width = 256 // BINS
+        return all(
+            max(abs(a // width - b // width) for a, b in zip(colour, other, strict=True)) >= 2
+            for other in searched_colours
+        )
+
     def register_forever() -> None:
         seed = 100
         while not stop.is_set():
-            # Colours repeat every 256 seeds: a product the colour of a searched one would tie.
-            if seed % 256 >= len(set(products)):  # the fixture registered seeds 0, 1, ...
+            if apart(colour_of(seed)):
                 registered.append(register(sessions, catalogue, settings, seed))
             seed += 1
 
