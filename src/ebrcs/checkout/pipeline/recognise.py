@@ -101,8 +101,8 @@ class AcceptanceRule:
 
     def _near_a_photo(self, ranked: Sequence[ProductMatch]) -> bool:
         """Whether the best product's closest photo is nearly the item, and no other's is."""
-        closests = [match.closest for match in ranked]
-        if any(closest is None for closest in closests) or closests[0] < self.photo_score:
+        closests = [match.closest for match in ranked if match.closest is not None]
+        if len(closests) < len(ranked) or closests[0] < self.photo_score:
             return False  # a ranking that did not see every product's photos (votes) cannot tell
         return closests[0] - max(closests[1:], default=-1.0) >= self.photo_margin
 
