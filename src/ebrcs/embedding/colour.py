@@ -15,6 +15,8 @@ import numpy as np
 
 from ebrcs.embedding.base import check_image
 
+HSV_BINS = (8, 4, 4)
+"""Hue, saturation and value bins of the HSV histogram."""
 SAMPLE_SIZE = 64
 """Side the crop is shrunk to (area-averaged) before counting: enough pixels for a histogram."""
 AB_RANGE = (64, 192)
@@ -22,7 +24,7 @@ AB_RANGE = (64, 192)
 
 
 def hsv_histogram(
-    image: np.ndarray, *, bins: tuple[int, int, int] = (8, 4, 4), centre: float = 1.0
+    image: np.ndarray, *, bins: tuple[int, int, int] = HSV_BINS, centre: float = 1.0
 ) -> np.ndarray:
     """Hue x saturation x value histogram of ``image`` (RGB uint8), Hellinger-normalised."""
     hsv = cv2.cvtColor(_sample(image, centre), cv2.COLOR_RGB2HSV).reshape(-1, 3).astype(np.int32)
@@ -62,7 +64,7 @@ class CentreColourEmbedder:
     """The hue x saturation x value histogram of a crop's central part, as an embedder."""
 
     id = "hsv_centre"
-    dim = 8 * 4 * 4
+    dim = HSV_BINS[0] * HSV_BINS[1] * HSV_BINS[2]
     centre = 0.6
     """Share of each side kept: an item's crop is framed by a little of the counter."""
 
