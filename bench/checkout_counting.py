@@ -55,7 +55,7 @@ from checkout_videos import (
 from ebrcs.adaptation import fit_adapter
 from ebrcs.catalog.index import RAW_SPACE, ProductIndex, VectorSpace
 from ebrcs.checkout.models import EventKind
-from ebrcs.checkout.pipeline import CheckoutPipeline, PipelineConfig
+from ebrcs.checkout.pipeline import CheckoutPipeline, PipelineConfig, still_unsure
 from ebrcs.checkout.pipeline.detect import ForegroundDetector
 from ebrcs.config import Settings
 from ebrcs.embedding.base import Embedder
@@ -213,14 +213,15 @@ def pipeline_outcome(events: list, names: dict[uuid.UUID, str]) -> Outcome:
     """The named cart and unsure items the pipeline's events add up to."""
     outcome = Outcome(Counter())
     for event in events:
-        candidates = getattr(event, "candidates", ())
         if event.kind == EventKind.ADD:
             outcome.named[names[event.product_id]] += 1
-        elif event.kind == EventKind.REMOVE:
+        elif event.kind == EventKind.REMOVE and event.product_id is not None:
             outcome.named[names[event.product_id]] -= 1
-        elif candidates:
-            outcome.unsure.append({names[match.product_id] for match in candidates})
     outcome.named = +outcome.named
+    # An earlier commit's pipeline (``--before``) may not withdraw unsure items at all.
+    withdrawing = all(hasattr(event, "withdraws") for event in events)
+    standing = still_unsure(events) if withdrawing else [e for e in events if e.unsure]
+    outcome.unsure = [{names[match.product_id] for match in e.candidates} for e in standing]
     return outcome
 
 

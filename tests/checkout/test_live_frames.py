@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ebrcs.auth.models import User
 from ebrcs.catalog.models import Product
+from ebrcs.checkout import cart
 from ebrcs.checkout.live import LiveCheckout
 from ebrcs.checkout.models import CheckoutSession, EventKind, UnresolvedItem
 from ebrcs.checkout.pipeline import CountEvent, FrameResult
@@ -124,3 +125,37 @@ def test_frames_without_events_read_no_cart_after_the_first(
     assert first.cart is not None and first.cart.items == []
     assert [outcome.cart for outcome in later] == [None, None]
     assert not [s for s in statements if "billing_items" in s or "unresolved_items" in s]
+
+
+def test_an_unsure_item_taken_back_out_leaves_the_bill_and_a_named_one_loses_its_unit(
+    sessions: sessionmaker[Session], settings: Settings, ids
+) -> None:
+    session_id, milk, juice = ids
+    candidates = (ProductMatch(juice, 0.8), ProductMatch(milk, 0.78))
+
+    def unsure(track_id: int) -> CountEvent:
+        return CountEvent(EventKind.UNRECOGNISED, None, 0.8, track_id, 0.0, candidates)
+
+    def withdrawn(track_id: int) -> CountEvent:
+        return CountEvent(EventKind.REMOVE, None, 0.8, track_id + 10, 1.0, withdraws=track_id)
+
+    script = [[unsure(1), unsure(2)], [withdrawn(1)], [withdrawn(2)]]
+    checkout = _checkout(sessions, settings, session_id, script)
+    counted = checkout.process_frame(FRAME, 0.0, annotate=False)
+    assert counted.cart is not None and len(counted.cart.unsure) == 2
+
+    taken_out = checkout.process_frame(FRAME, 1.0, annotate=False)
+    assert [e.type for e in taken_out.events] == ["UNSURE_REMOVED"]
+    assert taken_out.cart is not None
+    assert [item.id for item in taken_out.cart.unsure] == [counted.cart.unsure[1].id]
+
+    with sessions() as db:  # the shopper names the other one before it is taken out too
+        cart.resolve_unsure(
+            db=db,
+            session_id=session_id,
+            item_id=counted.cart.unsure[1].id,
+            product_id=juice,
+            max_quantity=99,
+        )
+    last = checkout.process_frame(FRAME, 2.0, annotate=False)
+    assert last.cart is not None and last.cart.items == [] and last.cart.unsure == []

@@ -100,3 +100,16 @@ def test_json_summary_lists_each_unsure_item_with_its_candidates_best_first() ->
         }
     ]
     assert [e["type"] for e in summary["events"]] == ["ADD", "UNSURE", "UNRECOGNISED"]
+
+
+def test_json_summary_leaves_out_an_unsure_item_taken_back_out() -> None:
+    juice = uuid.UUID(int=1)
+    candidates = (ProductMatch(juice, 0.84),)
+    events = [
+        CountEvent(EventKind.UNRECOGNISED, None, 0.84, 2, 2.5, candidates),
+        CountEvent(EventKind.UNRECOGNISED, None, 0.8, 3, 3.0, candidates),
+        CountEvent(EventKind.REMOVE, None, 0.84, 5, 4.0, withdraws=2),
+    ]
+    summary = summarise(events, {juice: "Juice"}, frames=50, fps=10.0)
+    assert [item["t"] for item in summary["unsure"]] == [3.0]
+    assert [e["type"] for e in summary["events"]] == ["UNSURE", "UNSURE", "REMOVE"]

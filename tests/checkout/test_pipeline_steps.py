@@ -317,3 +317,24 @@ def test_a_blob_over_most_of_the_frame_is_no_item() -> None:
     covered = np.zeros((180, 320, 3), np.uint8)  # something held right over the camera
     covered[(np.indices((180, 320)) // 30).sum(axis=0) % 2 == 1] = 230
     assert len(detector.detect(covered)) == 0
+
+
+def test_unsure_item_taken_back_out_of_the_zone_is_withdrawn_even_through_a_broken_track() -> None:
+    counter = counter_for(zone_frames=1, lost_seconds=1.0, refind_seconds=1.5)
+    unsure = Identity(APPLE, 0.7, False, candidates=(ProductMatch(APPLE, 0.7),))
+
+    def seen(t: float, track_id: int, inside: bool, identity: Identity | None = None) -> list:
+        detections = sv.Detections(
+            xyxy=np.array([[100, 50, 160, 110]], float), tracker_id=np.array([track_id])
+        )
+        identities = {track_id: identity} if identity else {}
+        events, _ = counter.update(
+            detections, np.array([inside]), identities, timestamp=t, frame_size=(320, 180)
+        )
+        return [(event.kind, event.product_id, event.withdraws) for event in events]
+
+    assert seen(0.0, 1, True, unsure) == [(EventKind.UNRECOGNISED, None, None)]
+    assert seen(0.1, 2, True, unsure) == []  # the tracker broke; the same item goes on
+    assert seen(0.2, 2, False) == [(EventKind.REMOVE, None, 1)]
+    assert seen(0.3, 2, True) == [(EventKind.UNRECOGNISED, None, None)]  # put back: counted again
+    assert counter.cart == {}

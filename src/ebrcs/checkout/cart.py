@@ -224,6 +224,15 @@ class CountedUnsure:
 
 
 @dataclass(frozen=True)
+class Withdrawn:
+    """An item counted as unsure taken back out: it leaves the bill (or, once the shopper
+    named it, one fewer of that product)."""
+
+    item_id: uuid.UUID
+    score: float | None
+
+
+@dataclass(frozen=True)
 class Noticed:
     """Something seen that is not counted (not a product); kept for the dashboard only."""
 
@@ -231,7 +240,7 @@ class Noticed:
     score: float | None
 
 
-CartChange = Counted | TakenOut | CountedUnsure | Noticed
+CartChange = Counted | TakenOut | CountedUnsure | Withdrawn | Noticed
 
 
 def record_frame(*, db: Session, session_id: uuid.UUID, changes: Sequence[CartChange]) -> Cart:
@@ -260,8 +269,22 @@ def _apply(db: Session, session_id: uuid.UUID, change: CartChange) -> None:
             best = candidates[0] if candidates else None
             guess, score = (best.product_id, best.score) if best else (None, None)
             _noticed(db, session_id, guess, score)
+        case Withdrawn(item_id, score):
+            _withdraw(db, session_id, item_id, score)
         case Noticed(product_id, score):
             _noticed(db, session_id, product_id, score)
+
+
+def _withdraw(db: Session, session_id: uuid.UUID, item_id: uuid.UUID, score: float | None) -> None:
+    """Take an unsure item back off the bill: open, it is dismissed; named, its line loses one."""
+    item = unsure.get(db=db, session_id=session_id, item_id=item_id)
+    if item.status == UnsureStatus.RESOLVED and item.resolved_product_id is not None:
+        _remove_one(db, session_id, item.resolved_product_id, score)
+        return
+    if item.status == UnsureStatus.OPEN:
+        item.status = UnsureStatus.DISMISSED
+        item.resolved_at = utcnow()
+    record_event(db=db, session_id=session_id, kind=EventKind.REMOVE, score=score, commit=False)
 
 
 def _noticed(

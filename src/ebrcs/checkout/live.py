@@ -95,6 +95,8 @@ class LiveCheckout:
         self.db_sessions = db_sessions
         self.settings = settings
         self._names: dict[uuid.UUID, str] = {}
+        self._unsure_items: dict[int, uuid.UUID] = {}
+        """The unsure item each track's UNRECOGNISED event counted, by that track's id."""
         self._pending_roi: tuple[Roi | None] | None = None
         self._last_touch = 0.0
         self._cart_sent = False
@@ -171,8 +173,11 @@ class LiveCheckout:
             return cart.Counted(event.product_id, float(event.score or 0.0), event_id)
         if event.kind == EventKind.REMOVE and event.product_id is not None:
             return cart.TakenOut(event.product_id, event.score)
+        if event.withdraws is not None:
+            return cart.Withdrawn(self._unsure_items.pop(event.withdraws), event.score)
         if event.candidates:
             item_id = uuid.uuid4()
+            self._unsure_items[event.track_id] = item_id
             path = crops.unsure_crop_path(self.settings, self.session_id, item_id)
             kept = self._keep_crop(path, event) if event.crop_rgb is not None else None
             return cart.CountedUnsure(
@@ -247,6 +252,10 @@ def _event_out(
             name=None,
             score=_score(event.score),
             unsure=unsure_out.get(change.item_id),
+        )
+    if isinstance(change, cart.Withdrawn):
+        return EventOut(
+            type="UNSURE_REMOVED", product_id=None, name=None, score=_score(event.score)
         )
     product_id = event.product_id
     return EventOut(

@@ -164,10 +164,10 @@ class DetectionOut(BaseModel):
 
 class EventOut(BaseModel):
     """A counting decision: ADD and REMOVE change a named line, UNSURE counts an item the
-    shopper must name (``unsure``), UNRECOGNISED is a notice of something that is not a
-    product (nothing counted)."""
+    shopper must name (``unsure``) and UNSURE_REMOVED takes one back out, UNRECOGNISED is a
+    notice of something that is not a product (nothing counted)."""
 
-    type: Literal["ADD", "REMOVE", "UNSURE", "UNRECOGNISED"]
+    type: Literal["ADD", "REMOVE", "UNSURE", "UNSURE_REMOVED", "UNRECOGNISED"]
     product_id: uuid.UUID | None
     name: str | None
     score: float | None

@@ -14,7 +14,7 @@ from tqdm import tqdm
 from ebrcs.catalog import service as catalog
 from ebrcs.checkout.live import pipeline_config
 from ebrcs.checkout.models import EventKind
-from ebrcs.checkout.pipeline import CheckoutPipeline, CountEvent, check_polygon
+from ebrcs.checkout.pipeline import CheckoutPipeline, CountEvent, check_polygon, still_unsure
 from ebrcs.checkout.pipeline.frames import VideoFrames
 from ebrcs.config import get_settings
 from ebrcs.errors import DomainError
@@ -38,26 +38,17 @@ def summarise(
 ) -> dict[str, Any]:
     """The ``--json`` document: named cart, events, unsure items, frames processed and speed.
 
-    ``unsure`` lists every item counted but not named, with its candidates best first.
+    ``unsure`` lists every item counted but not named (and not taken back out), with its
+    candidates best first.
     """
     cart: Counter[str] = Counter()
-    listed, unsure = [], []
+    listed = []
     for event in events:
         name = names.get(event.product_id) if event.product_id is not None else None
         if event.kind == EventKind.ADD and name:
             cart[name] += 1
         elif event.kind == EventKind.REMOVE and name:
             cart[name] -= 1
-        elif event.unsure:
-            unsure.append(
-                {
-                    "t": round(event.timestamp, 3),
-                    "candidates": [
-                        {"product": names.get(match.product_id), "score": match.score}
-                        for match in event.candidates
-                    ],
-                }
-            )
         listed.append(
             {
                 "t": round(event.timestamp, 3),
@@ -69,7 +60,16 @@ def summarise(
     return {
         "cart": dict(+cart),
         "events": listed,
-        "unsure": unsure,
+        "unsure": [
+            {
+                "t": round(event.timestamp, 3),
+                "candidates": [
+                    {"product": names.get(match.product_id), "score": match.score}
+                    for match in event.candidates
+                ],
+            }
+            for event in still_unsure(events)
+        ],
         "frames": frames,
         "fps": round(fps, 2),
     }

@@ -4,7 +4,7 @@ Every step takes and returns ``supervision.Detections`` and can be run on its ow
 """
 
 from ebrcs.checkout.pipeline.config import PipelineConfig
-from ebrcs.checkout.pipeline.count import CountEvent
+from ebrcs.checkout.pipeline.count import CountEvent, still_unsure
 from ebrcs.checkout.pipeline.pipeline import CheckoutPipeline, FrameResult, TrackedItem
 from ebrcs.checkout.pipeline.recogniser import Recogniser
 from ebrcs.checkout.pipeline.zone import check_polygon
@@ -17,4 +17,5 @@ __all__ = [
     "Recogniser",
     "TrackedItem",
     "check_polygon",
+    "still_unsure",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import uuid
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -33,6 +33,8 @@ class CountEvent:
     """For an unsure item (UNRECOGNISED, counted without a product): its best products."""
     crop_rgb: np.ndarray | None = field(default=None, compare=False, repr=False)
     """For an ADD or an unsure item, the best view of it (RGB uint8), if one was kept."""
+    withdraws: int | None = None
+    """For a REMOVE of an unsure item (no product): the track id its UNRECOGNISED event had."""
 
     @property
     def unsure(self) -> bool:
@@ -57,8 +59,8 @@ class _Track:
     identity: Identity | None = None
     counted: uuid.UUID | None = None
     """The product this physical item added to the cart (possibly through an earlier track)."""
-    counted_unsure: bool = False
-    """This physical item was counted as an unsure item (possibly through an earlier track)."""
+    counted_unsure: int | None = None
+    """The track whose UNRECOGNISED event counted this physical item as unsure, if one did."""
     reported: bool = False
     """Whether this track's identity was already acted on where it is now."""
     said_unrecognised: bool = False
@@ -74,8 +76,9 @@ class ItemCounter:
     removes nothing. With a zone, being in it adds (also for an item first seen inside it:
     items are carried in faster than a track is confirmed) and leaving it removes
     (``remove_on_exit``). An item recognised but not named is counted once as unsure (an
-    UNRECOGNISED event with candidates; it is not removed on leaving: the shopper settles it
-    on the bill); one that is not a product is reported as UNRECOGNISED once, uncounted.
+    UNRECOGNISED event with candidates, which the shopper settles on the bill) and, taken back
+    out of the zone, withdrawn (a REMOVE without a product); one that is not a product is
+    reported as UNRECOGNISED once, uncounted.
 
     Tracks break: an item is hidden by a hand, or the tracker loses it for a frame or two.
     Items leave through the edge of the view, not from its middle, so a new track that starts
@@ -243,6 +246,9 @@ class ItemCounter:
         if track.counted is not None:
             if self.remove_on_exit:
                 self._remove(track, track.counted, track_id, timestamp, events)
+        elif track.counted_unsure is not None:
+            if self.remove_on_exit:
+                self._withdraw(track, track_id, timestamp, events)
         elif track.identity is None:
             track.exited = True
         else:
@@ -273,7 +279,7 @@ class ItemCounter:
         if identity is None or track.reported:
             return
         track.reported = True
-        if track.counted_unsure:
+        if track.counted_unsure is not None:
             return  # this physical item is already on the bill, waiting to be named
         if identity.accepted and identity.product_id is not None:
             if identity.product_id == track.counted:
@@ -286,7 +292,7 @@ class ItemCounter:
         elif track.counted is not None:
             return
         elif identity.unsure:
-            track.counted_unsure = True
+            track.counted_unsure = track_id
             events.append(
                 CountEvent(
                     EventKind.UNRECOGNISED,
@@ -335,6 +341,19 @@ class ItemCounter:
         track.born_inside = False
         events.append(CountEvent(EventKind.REMOVE, product_id, score, track_id, timestamp))
 
+    def _withdraw(
+        self, track: _Track, track_id: int, timestamp: float, events: list[CountEvent]
+    ) -> None:
+        """REMOVE the unsure item this physical item was counted as."""
+        score = track.identity.score if track.identity is not None else None
+        events.append(
+            CountEvent(
+                EventKind.REMOVE, None, score, track_id, timestamp, withdraws=track.counted_unsure
+            )
+        )
+        track.counted_unsure = None
+        track.born_inside = False
+
     def _at_edge(self, box: np.ndarray, frame_size: tuple[int, int]) -> bool:
         """Whether the box touches the frame's edge (the item is leaving or entering)."""
         width, height = frame_size
@@ -345,3 +364,14 @@ class ItemCounter:
             or box[2] >= width - margin
             or box[3] >= height - margin
         )
+
+
+def still_unsure(events: Iterable[CountEvent]) -> list[CountEvent]:
+    """The unsure items these events counted and did not withdraw, in the order counted."""
+    counted: dict[int, CountEvent] = {}
+    for event in events:
+        if event.unsure:
+            counted[event.track_id] = event
+        elif event.withdraws is not None:
+            counted.pop(event.withdraws, None)
+    return list(counted.values())

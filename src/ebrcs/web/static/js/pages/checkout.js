@@ -214,6 +214,7 @@ export function render(main, { navigate }) {
     if (event.type === "ADD") toast(t("checkout.added", { name: event.name }), "add");
     else if (event.type === "REMOVE") toast(t("checkout.removed", { name: event.name }), "remove");
     else if (event.type === "UNSURE") toast(t("checkout.unsureAdded"), "info");
+    else if (event.type === "UNSURE_REMOVED") toast(t("checkout.unsureRemoved"), "remove");
     else if (event.type === "UNRECOGNISED") toast(t("checkout.unrecognised"), "info");
   }
 
