@@ -10,8 +10,9 @@ p50/p99 wall and CPU ms, recall@1 and recall@10 against exact search of the full
 ``pca<components>-exact`` rows are the projection's own ceiling: the exact top ``rerank`` by
 projected distance, re-ranked by full vectors. ``--bench-graph`` searches the graph that
 ``ebrcs bench search --cache`` built at this size instead, at each efSearch and re-rank depth;
-``--renumbering`` searches that graph as it was built (nodes in arrival order) and renumbered
-breadth first as a restart renumbers it, query by query side by side, at the shipped depth.
+``--renumbering`` searches that graph as it was built (nodes in arrival order), renumbered
+breadth first, and renumbered on 2 MiB pages as a restart lays it out, query by query side by
+side, at the shipped depth.
 
     nice -n 10 .venv/bin/python bench/search_variants.py --size 100000 \\
         --variants pca128-m32-ef40,pca128-m32-ef80 --ef 128,256,512 --rerank 192
@@ -25,6 +26,7 @@ import os
 import re
 import time
 from pathlib import Path
+from unittest import mock
 
 import faiss
 import numpy as np
@@ -192,21 +194,28 @@ def sweep_bench_graph(args: argparse.Namespace, queries: np.ndarray, truth: np.n
             )
 
 
-def compare_renumbering(args: argparse.Namespace, queries: np.ndarray, truth: np.ndarray) -> None:
-    """The bench's graph in arrival order beside it renumbered (one store, the shipped
-    search), each query searched by both in turn, which goes first alternating."""
+def compare_layouts(args: argparse.Namespace, queries: np.ndarray, truth: np.ndarray) -> None:
+    """The bench's graph in arrival order, renumbered, and renumbered on huge pages as a
+    restart lays it out (the shipped search), each query searched by all in turn, in an order
+    that rotates. The first two share one copy of the store on 4 KiB pages."""
     stem = f"{args.size}x{args.dim}-{hash(GeneratorFit()) & 0xFFFFFFFF:x}"
     _, (store, graph) = read_snapshot(args.cache / f"{stem}-{built_as('hnsw_pca')}.faiss")
-    arrival = HnswPcaVectors(args.dim, store, faiss.clone_index(graph))
     stored = set(faiss.vector_to_array(store.id_map).tolist())
+    small_pages = faiss.clone_index(store)
+    with mock.patch.object(index_kinds, "back_with_huge_pages", lambda array: False):
+        arrival = HnswPcaVectors(args.dim, small_pages, faiss.clone_index(graph))
+        renumbered = HnswPcaVectors.from_parts(
+            [small_pages, faiss.clone_index(graph)], findable=stored
+        )
     start = time.process_time()
-    renumbered = HnswPcaVectors.from_parts([store, graph], findable=stored)
-    print(f"read back and renumbered in {time.process_time() - start:.1f} CPU s", flush=True)
-    kinds = {"arrival order": arrival, "renumbered": renumbered}
+    laid_out = HnswPcaVectors.from_parts([store, graph], findable=stored)
+    print(f"read back and laid out in {time.process_time() - start:.1f} CPU s", flush=True)
+    kinds = {"arrival order": arrival, "renumbered": renumbered, "+ huge pages": laid_out}
     found = {name: np.zeros((len(queries), K), dtype=np.int64) for name in kinds}
     cpu: dict[str, list[float]] = {name: [] for name in kinds}
     for row, query in enumerate(queries):
-        for name in list(kinds)[:: 1 if row % 2 else -1]:
+        names = list(kinds)
+        for name in names[row % 3 :] + names[: row % 3]:
             start = time.thread_time()
             found[name][row] = kinds[name].search(query[None, :], K)[1][0]
             cpu[name].append((time.thread_time() - start) * 1000)
@@ -240,7 +249,7 @@ def main() -> None:
     parser.add_argument(
         "--renumbering",
         action="store_true",
-        help="the bench's graph in arrival order against renumbered breadth first",
+        help="the bench's graph in arrival order, renumbered breadth first, and on huge pages",
     )
     args = parser.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
@@ -251,7 +260,7 @@ def main() -> None:
         np.save(truth_path, exact_top(vectors, queries, 10))
     truth = np.load(truth_path)
     if args.renumbering:
-        compare_renumbering(args, queries, truth)
+        compare_layouts(args, queries, truth)
         return
     if args.bench_graph:
         sweep_bench_graph(args, queries, truth)

@@ -13,6 +13,8 @@ from typing import ClassVar
 import faiss
 import numpy as np
 
+from ebrcs.catalog.hugepages import back_with_huge_pages
+
 HNSW_NEIGHBOURS = 32
 HNSW_EF_CONSTRUCTION = 40
 HNSW_EF_SEARCH = 256
@@ -276,13 +278,19 @@ class HnswPcaVectors(_HidingVectors):
         graph = faiss.IndexPreTransform(pca, faiss.IndexIDMap2(hnsw))
         for ids, vectors in self.chunks():
             graph.add_with_ids(vectors, ids)
-        _renumber(graph)
         self._graph = graph
+        self.lay_out()
 
     def lay_out(self) -> None:
         # A graph grown by adds numbers its nodes in arrival order.
-        if self._graph is not None:
-            _renumber(self._graph)
+        if self._graph is None:
+            return
+        _renumber(self._graph)
+        nodes = faiss.downcast_index(faiss.downcast_index(self._graph.index).index)
+        walked = [nodes.hnsw.neighbors, faiss.downcast_index(nodes.storage).codes]
+        for vector in [*walked, faiss.downcast_index(self._store.index).codes]:
+            if vector.size():
+                back_with_huge_pages(faiss.rev_swig_ptr(vector.data(), vector.size()))
 
     @classmethod
     def from_parts(cls, parts: list[faiss.Index], findable: set[int]) -> IndexedVectors:
