@@ -13,7 +13,8 @@ Per counter: *named exact* (the named cart is the true cart), *physical count ri
 + unsure items = products passed, sold or not; a card is no product), *resolvable exact*
 (the named lines are right and every missing unit is among the candidates of its own unsure
 item), named precision and recall. ``--before REV`` runs the pipeline of an earlier commit
-beside this one (same videos, same run, also for the per-frame cost). ``--distributions``
+beside this one (same videos, same run, also for the per-frame cost); ``--leads`` this
+pipeline naming on other leads over the runner-up beside the shipped one. ``--distributions``
 judges nothing and records each track's aggregated best score and margin, by what the item
 really was, on seeds apart from the evaluation's: what the acceptance rule and the floor are
 chosen from.
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import json
 import subprocess
 import sys
@@ -286,7 +288,7 @@ class Tally:
         }
 
 
-Counters = dict[str, Callable[[], Any]]
+Counters = dict[str, Callable[[Any], Any]]
 
 
 def run_condition(
@@ -455,7 +457,10 @@ def measure_cost(
             "decode_mp4_ms": mp4_decode,
             "decode_jpeg_ms": jpeg_decode,
             **{f"{step}_ms": float(np.mean(values)) for step, values in steps.items()},
+            "total_p50_ms": float(np.percentile(totals, 50)),
             "total_p95_ms": float(np.percentile(totals, 95)),
+            "total_p99_ms": float(np.percentile(totals, 99)),
+            "embedding_frames_share": float(np.mean(np.array(steps["embedding"]) > 0)),
             "total_max_ms": float(totals.max()),
             "sustained_fps": 1000 / per_frame,
         }
@@ -535,6 +540,13 @@ def main() -> None:
     parser.add_argument("--distributions", action="store_true", help="record track scores instead")
     parser.add_argument("--votes", type=int, help="views a track is recognised from")
     parser.add_argument(
+        "--leads",
+        nargs="+",
+        type=float,
+        default=[],
+        help="also run the pipeline naming on these leads over the runner-up",
+    )
+    parser.add_argument(
         "--adapter", action="store_true", help="search through an adapter fitted on the catalogue"
     )
     parser.add_argument(
@@ -595,10 +607,18 @@ def main() -> None:
     counters: Counters = {
         "pipeline": lambda roi: CheckoutPipeline(catalogue.recogniser, config, roi)
     }
+    for lead in args.leads:
+        variant = replace(config, accept_margin=lead)
+        counters[f"lead {lead:g}"] = lambda roi, variant=variant: CheckoutPipeline(
+            catalogue.recogniser, variant, roi
+        )
     if args.before:
         earlier = before_pipeline(args.before)
+        judged = inspect.signature(earlier.PipelineConfig.from_settings).parameters
+        space = {"adapted": args.adapter} if "adapted" in judged else {}
+        earlier_config = earlier.PipelineConfig.from_settings(settings, **space)
         counters["before"] = lambda roi: earlier.CheckoutPipeline(
-            catalogue.recogniser, earlier.PipelineConfig.from_settings(settings), roi
+            catalogue.recogniser, earlier_config, roi
         )
     results: dict[str, dict[str, dict[str, float]]] = {}
     scenarios: dict[str, dict[str, dict[str, dict[str, int]]]] = {}
