@@ -10,7 +10,6 @@ optimisation, never needed.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import logging
 import sys
 from collections.abc import Callable
@@ -28,8 +27,7 @@ def _madvise() -> Callable[[int, int, int], int] | None:
     """libc's ``madvise``, or None where there is none to ask (not Linux)."""
     if not sys.platform.startswith("linux"):
         return None
-    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-    call = libc.madvise
+    call = ctypes.CDLL(None, use_errno=True).madvise  # the C library the interpreter runs on
     call.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
     call.restype = ctypes.c_int
     return call  # type: ignore[no-any-return]
