@@ -242,6 +242,8 @@ class KindResult:
     """p99 over the queries of each one's median over ``PASSES`` passes: the index's own tail."""
     pass_p99_ms: list[float] = field(default_factory=list)
     """The p99 of each pass on its own (the first is ``p99_ms``)."""
+    slowest_shared: list[int] = field(default_factory=list)
+    """How many of the first pass's 1 % slowest queries are among each later pass's."""
 
 
 def timed_searches(
@@ -418,10 +420,18 @@ def measure_size(
             cpu_p99_ms=float(np.percentile(cpu_times, 99)),
             query_p99_ms=float(np.percentile(np.median(passes, axis=0), 99)),
             pass_p99_ms=[float(np.percentile(one, 99)) for one in passes],
+            slowest_shared=_slowest_shared(passes),
         )
         del index
         gc.collect()
     return results
+
+
+def _slowest_shared(passes: list[list[float]]) -> list[int]:
+    """How many of the first pass's 1 % slowest queries each later pass has among its own."""
+    count = max(len(passes[0]) // 100, 1)
+    slowest = [set(np.argsort(times)[-count:].tolist()) for times in passes]
+    return [len(slowest[0] & later) for later in slowest[1:]]
 
 
 def run(
