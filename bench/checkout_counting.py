@@ -13,8 +13,9 @@ Per counter: *named exact* (the named cart is the true cart), *physical count ri
 + unsure items = products passed, sold or not; a card is no product), *resolvable exact*
 (the named lines are right and every missing unit is among the candidates of its own unsure
 item), named precision and recall. ``--before REV`` runs the pipeline of an earlier commit
-beside this one (same videos, same run, also for the per-frame cost); ``--leads`` this
-pipeline naming on other leads over the runner-up beside the shipped one. ``--distributions``
+beside this one (same videos, same run, also for the per-frame cost); ``--variants`` this
+pipeline with other settings beside the shipped one (``accept_margin=0.5``,
+``retries=0``). ``--distributions``
 judges nothing and records each track's aggregated best score and margin, by what the item
 really was, on seeds apart from the evaluation's: what the acceptance rule and the floor are
 chosen from.
@@ -531,6 +532,16 @@ def print_table(title: str, tallies: dict[str, Tally]) -> None:
         print(f"  {name:<10} (named/physical/resolvable) " + "  ".join(cells))
 
 
+def changed(config: PipelineConfig, changes: str) -> PipelineConfig:
+    """``config`` with ``field=value,...`` applied, each value read as the field's type."""
+    values: dict[str, Any] = {}
+    for change in changes.split(","):
+        name, _, value = change.partition("=")
+        kind = type(getattr(config, name))
+        values[name] = value.lower() in ("1", "true", "yes") if kind is bool else kind(value)
+    return replace(config, **values)
+
+
 def main() -> None:
     """Run every condition and scenario set, and the cost; print tables, write JSON and PNG."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -540,11 +551,11 @@ def main() -> None:
     parser.add_argument("--distributions", action="store_true", help="record track scores instead")
     parser.add_argument("--votes", type=int, help="views a track is recognised from")
     parser.add_argument(
-        "--leads",
+        "--variants",
         nargs="+",
-        type=float,
         default=[],
-        help="also run the pipeline naming on these leads over the runner-up",
+        metavar="FIELD=VALUE[,...]",
+        help="also run the pipeline with these PipelineConfig changes, e.g. accept_margin=0.5",
     )
     parser.add_argument(
         "--adapter", action="store_true", help="search through an adapter fitted on the catalogue"
@@ -607,9 +618,9 @@ def main() -> None:
     counters: Counters = {
         "pipeline": lambda roi: CheckoutPipeline(catalogue.recogniser, config, roi)
     }
-    for lead in args.leads:
-        variant = replace(config, accept_margin=lead)
-        counters[f"lead {lead:g}"] = lambda roi, variant=variant: CheckoutPipeline(
+    for changes in args.variants:
+        variant = changed(config, changes)
+        counters[changes] = lambda roi, variant=variant: CheckoutPipeline(
             catalogue.recogniser, variant, roi
         )
     if args.before:
