@@ -16,7 +16,13 @@ from ebrcs.checkout.pipeline import FrameResult, PipelineConfig, TrackedItem
 from ebrcs.checkout.pipeline.annotate import KNOWN, UNKNOWN, ZONE, annotate
 from ebrcs.checkout.pipeline.count import CountEvent, ItemCounter
 from ebrcs.checkout.pipeline.detect import ForegroundDetector
-from ebrcs.checkout.pipeline.recognise import AcceptanceRule, Identity, mean_vector, vote
+from ebrcs.checkout.pipeline.recognise import (
+    AcceptanceRule,
+    Identity,
+    TrackRecogniser,
+    mean_vector,
+    vote,
+)
 from ebrcs.checkout.pipeline.zone import ItemZone
 from ebrcs.errors import InvalidInput
 from ebrcs.recognition.types import ProductMatch, Recognition
@@ -338,3 +344,58 @@ def test_unsure_item_taken_back_out_of_the_zone_is_withdrawn_even_through_a_brok
     assert seen(0.2, 2, False) == [(EventKind.REMOVE, None, 1)]
     assert seen(0.3, 2, True) == [(EventKind.UNRECOGNISED, None, None)]  # put back: counted again
     assert counter.cart == {}
+
+
+class LooksTwice:
+    """Unsure of every view until it has been asked twice; counts the views it saw."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.views = 0
+
+    def recognise(self, images: list[np.ndarray]) -> list[Recognition]:
+        self.calls += 1
+        self.views += len(images)
+        runner_up = 0.89 if self.calls == 1 else 0.5
+        matches = [ProductMatch(APPLE, 0.9), ProductMatch(PEAR, runner_up)]
+        return [Recognition(matches, None) for _ in images]
+
+
+def looked_at(boxes: list[tuple[int, int, int, int]]) -> tuple[LooksTwice, list[Identity]]:
+    """A track seen still in these boxes, one per frame, over a counter of 320 x 180."""
+    recogniser = LooksTwice()
+    rule = AcceptanceRule(
+        accept_score=0.8, accept_margin=0.05, floor_score=0.5, photo_score=2.0, photo_margin=0.1
+    )
+    tracks = TrackRecogniser(
+        recogniser,
+        rule,
+        votes=2,
+        retries=1,
+        retry_iou=0.85,
+        retry_frames=3,
+        aggregation="vote",
+        border_margin=4.0,
+        min_area_share=0.6,
+        max_motion=0.3,
+    )
+    decided = []
+    for box in boxes:
+        detections = sv.Detections(xyxy=np.array([box], float), tracker_id=np.array([1]))
+        tracks.observe(detections, counter_frame())
+        decided += list(tracks.decide((), {"embedding": 0.0, "search": 0.0}).values())
+    return recogniser, decided
+
+
+def test_an_unsure_item_at_rest_is_settled_without_looking_again_at_the_same_view() -> None:
+    resting = (100, 50, 160, 110)
+    recogniser, decided = looked_at([resting] * 8)
+    assert recogniser.views == 2  # the first look only
+    assert [identity.unsure for identity in decided] == [True]
+
+
+def test_an_unsure_item_that_moves_is_looked_at_again_and_named() -> None:
+    moved = (112, 50, 172, 110)  # a fifth of its width along: overlaps the first view by 0.67
+    recogniser, decided = looked_at([(100, 50, 160, 110)] * 3 + [moved] * 2)
+    assert recogniser.views == 3
+    assert [(identity.accepted, identity.product_id) for identity in decided] == [(True, APPLE)]

@@ -34,8 +34,13 @@ class PipelineConfig:
     votes: int = 2
     """Good views (clear of the edge, near the largest, still) a track is recognised from."""
     retries: int = 1
-    """Times an unsure track still in view is tried again, each on one later view (added to
-    the earlier ones), before it is settled."""
+    """Times an unsure track still in view is tried again, each on one later view that differs
+    from those already looked at (added to them), before it is settled."""
+    retry_iou: float = 0.85
+    """A later view differs when its box overlaps each box already looked at by less than this
+    (the item moved or turned; a resting item shows the same view frame after frame)."""
+    retry_frames: int = 5
+    """Frames an unsure track waits for a view that differs before it is settled as it is."""
     aggregation: str = "mean"
     """``mean``: one search for the mean of the views' vectors; ``vote``: one per view."""
     max_motion: float = 0.08

@@ -74,6 +74,8 @@ class CheckoutPipeline:
             AcceptanceRule.from_config(config),
             votes=config.votes,
             retries=config.retries,
+            retry_iou=config.retry_iou,
+            retry_frames=config.retry_frames,
             aggregation=config.aggregation,
             border_margin=config.border_margin,
             min_area_share=config.min_area_share,

@@ -137,6 +137,7 @@ class _View:
     """One crop of a track and how good a view it is."""
 
     crop: np.ndarray
+    box: tuple[int, int, int, int]
     area: float
     motion: float
     """How far the box centre moved since the track's previous frame, in box diagonals."""
@@ -156,6 +157,12 @@ class _Track:
     recognitions: list[Recognition] = field(default_factory=list)
     tries: int = 0
     best: _View | None = None
+    looked_at: list[tuple[int, int, int, int]] = field(default_factory=list)
+    """Boxes of the views already recognised."""
+    held: Identity | None = None
+    """An unsure identity waiting for a view that differs, for another try."""
+    waited: int = 0
+    """Frames seen since ``held`` was set."""
 
 
 class TrackRecogniser:
@@ -169,8 +176,10 @@ class TrackRecogniser:
     views' unit vectors is searched once; with ``"vote"`` each view is searched and the
     products are ranked by mean score. ``rule`` judges the ranking.
 
-    An unsure track still in view is tried again on ``votes`` later good views, up to
-    ``retries`` times, before it is settled; a track that ends is decided on what it has.
+    An unsure track still in view is tried again, up to ``retries`` times, on a later good
+    view that differs from every view already looked at (box IoU below ``retry_iou``: the
+    item moved or turned); if none comes within ``retry_frames`` frames, or the track ends,
+    it is settled as it was judged. A track that ends undecided is decided on what it has.
     """
 
     def __init__(
@@ -180,6 +189,8 @@ class TrackRecogniser:
         *,
         votes: int,
         retries: int,
+        retry_iou: float,
+        retry_frames: int,
         aggregation: str,
         border_margin: float,
         min_area_share: float,
@@ -189,6 +200,8 @@ class TrackRecogniser:
         self.rule = rule
         self.votes = votes
         self.retries = retries
+        self.retry_iou = retry_iou
+        self.retry_frames = retry_frames
         self.aggregation = aggregation
         self.border_margin = border_margin
         self.min_area_share = min_area_share
@@ -213,6 +226,8 @@ class TrackRecogniser:
             if track_id in self._decided or is_held:
                 continue
             track = self._tracks.setdefault(track_id, _Track())
+            if track.held is not None:
+                track.waited += 1
             x0, y0, x1, y1 = (round(float(value)) for value in box)
             area = float((x1 - x0) * (y1 - y0))
             if area <= 0:
@@ -228,7 +243,8 @@ class TrackRecogniser:
             clear = x0 > margin and y0 > margin and x1 < width - margin and y1 < height - margin
             if not clear:
                 if track.partial is None or area > track.partial.area:
-                    track.partial = _View(self._crop(frame_bgr, x0, y0, x1, y1), area, motion)
+                    crop = self._crop(frame_bgr, x0, y0, x1, y1)
+                    track.partial = _View(crop, (x0, y0, x1, y1), area, motion)
                 continue
             track.max_area = max(track.max_area, area)
             still = motion <= self.max_motion
@@ -239,7 +255,7 @@ class TrackRecogniser:
             )
             if not (keep or best):
                 continue  # cropping costs: only views that may be used are cut out
-            view = _View(self._crop(frame_bgr, x0, y0, x1, y1), area, motion)
+            view = _View(self._crop(frame_bgr, x0, y0, x1, y1), (x0, y0, x1, y1), area, motion)
             if best:
                 track.best = view
             if keep:
@@ -251,28 +267,34 @@ class TrackRecogniser:
         """Identities of tracks ready to be judged, or ending; one batch for all of them.
 
         An unsure identity of a track that stays in view and has retries left is held back
-        (not returned) until its next try. Adds ``embedding`` and ``search`` milliseconds to
-        ``timings``.
+        (not returned) until its next try or until it is settled. Adds ``embedding`` and
+        ``search`` milliseconds to ``timings``.
         """
         ending = set(ending)
         batch: dict[int, list[_View]] = {}
-        for track_id, track in self._tracks.items():
+        identities: dict[int, Identity] = {}
+        for track_id, track in list(self._tracks.items()):
             if track_id in self._decided:
                 continue
             good = self._good_views(track)
-            wanted = self.votes if track.tries == 0 else 1
-            if len(good) >= wanted:
-                batch[track_id] = good[:wanted]
+            if track.held is not None:
+                new = [view for view in good if self._differs(track, view)]
+                if new:
+                    batch[track_id] = new[:1]
+                elif track_id in ending or track.waited >= self.retry_frames:
+                    self._settle(track_id, track.held, identities)
+            elif len(good) >= self.votes:
+                batch[track_id] = good[: self.votes]
             elif track_id in ending:
                 seen = track.best or track.partial
                 fallback = good or ([seen] if seen is not None else [])
                 if fallback or track.vectors or track.recognitions:
                     batch[track_id] = fallback
         if not batch:
-            return {}
-        identities: dict[int, Identity] = {}
+            return identities
         for track_id, ranked in self._rank(batch, timings).items():
             track = self._tracks[track_id]
+            track.looked_at += [view.box for view in batch[track_id]]
             if track.best is not None:
                 self._best[track_id] = track.best.crop
             elif track.partial is not None:
@@ -281,11 +303,23 @@ class TrackRecogniser:
             track.tries += 1
             track.views = []
             if identity.unsure and track_id not in ending and track.tries <= self.retries:
-                continue  # look again at later views before settling
-            identities[track_id] = identity
-            self._decided.add(track_id)
-            del self._tracks[track_id]
+                track.held, track.waited = identity, 0  # look again at a view that differs
+                continue
+            self._settle(track_id, identity, identities)
         return identities
+
+    def _settle(self, track_id: int, identity: Identity, identities: dict[int, Identity]) -> None:
+        """Report ``identity`` for the track; it is decided and not looked at again."""
+        identities[track_id] = identity
+        self._decided.add(track_id)
+        del self._tracks[track_id]
+
+    def _differs(self, track: _Track, view: _View) -> bool:
+        """Whether the box of ``view`` overlaps each box looked at by less than ``retry_iou``."""
+        if not track.looked_at:
+            return True
+        overlaps = sv.box_iou_batch(np.array([view.box], float), np.array(track.looked_at, float))
+        return bool(overlaps.max() < self.retry_iou)
 
     def best_crop(self, track_id: int) -> np.ndarray | None:
         """The best RGB crop seen of a track (largest clear of the edge), or None."""
