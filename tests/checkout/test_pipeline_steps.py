@@ -361,8 +361,11 @@ class LooksTwice:
         return [Recognition(matches, None) for _ in images]
 
 
-def looked_at(boxes: list[tuple[int, int, int, int]]) -> tuple[LooksTwice, list[Identity]]:
-    """A track seen still in these boxes, one per frame, over a counter of 320 x 180."""
+def looked_at(
+    boxes: list[tuple[int, int, int, int]], held_from: int | None = None
+) -> tuple[LooksTwice, list[Identity]]:
+    """A track seen still in these boxes, one per frame, over a counter of 320 x 180; from
+    frame ``held_from`` on, its box is held (an item at rest that another merged into)."""
     recogniser = LooksTwice()
     rule = AcceptanceRule(
         accept_score=0.8, accept_margin=0.05, floor_score=0.5, photo_score=2.0, photo_margin=0.1
@@ -380,16 +383,20 @@ def looked_at(boxes: list[tuple[int, int, int, int]]) -> tuple[LooksTwice, list[
         max_motion=0.3,
     )
     decided = []
-    for box in boxes:
+    for frame, box in enumerate(boxes):
         detections = sv.Detections(xyxy=np.array([box], float), tracker_id=np.array([1]))
+        detections.data["held"] = np.array([held_from is not None and frame >= held_from])
         tracks.observe(detections, counter_frame())
         decided += list(tracks.decide((), {"embedding": 0.0, "search": 0.0}).values())
     return recogniser, decided
 
 
-def test_an_unsure_item_at_rest_is_settled_without_looking_again_at_the_same_view() -> None:
+@pytest.mark.parametrize("held_from", [None, 3])
+def test_an_unsure_item_at_rest_is_settled_without_looking_again_at_the_same_view(
+    held_from: int | None,
+) -> None:
     resting = (100, 50, 160, 110)
-    recogniser, decided = looked_at([resting] * 8)
+    recogniser, decided = looked_at([resting] * 8, held_from)
     assert recogniser.views == 2  # the first look only
     assert [identity.unsure for identity in decided] == [True]
 

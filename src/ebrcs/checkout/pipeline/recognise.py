@@ -159,10 +159,10 @@ class _Track:
     best: _View | None = None
     looked_at: list[tuple[int, int, int, int]] = field(default_factory=list)
     """Boxes of the views already recognised."""
-    held: Identity | None = None
+    pending: Identity | None = None
     """An unsure identity waiting for a view that differs, for another try."""
     waited: int = 0
-    """Frames seen since ``held`` was set."""
+    """Frames seen since ``pending`` was set."""
 
 
 class TrackRecogniser:
@@ -223,11 +223,14 @@ class TrackRecogniser:
             detections.xyxy, detections.tracker_id, held, strict=True
         ):
             track_id = int(track_id)
-            if track_id in self._decided or is_held:
+            if track_id in self._decided:
+                continue
+            waiting = self._tracks.get(track_id)
+            if waiting is not None and waiting.pending is not None:
+                waiting.waited += 1  # a held box counts too: the item is still there
+            if is_held:
                 continue
             track = self._tracks.setdefault(track_id, _Track())
-            if track.held is not None:
-                track.waited += 1
             x0, y0, x1, y1 = (round(float(value)) for value in box)
             area = float((x1 - x0) * (y1 - y0))
             if area <= 0:
@@ -277,12 +280,12 @@ class TrackRecogniser:
             if track_id in self._decided:
                 continue
             good = self._good_views(track)
-            if track.held is not None:
+            if track.pending is not None:
                 new = [view for view in good if self._differs(track, view)]
                 if new:
                     batch[track_id] = new[:1]
                 elif track_id in ending or track.waited >= self.retry_frames:
-                    self._settle(track_id, track.held, identities)
+                    self._settle(track_id, track.pending, identities)
             elif len(good) >= self.votes:
                 batch[track_id] = good[: self.votes]
             elif track_id in ending:
@@ -303,7 +306,7 @@ class TrackRecogniser:
             track.tries += 1
             track.views = []
             if identity.unsure and track_id not in ending and track.tries <= self.retries:
-                track.held, track.waited = identity, 0  # look again at a view that differs
+                track.pending, track.waited = identity, 0  # look again at a view that differs
                 continue
             self._settle(track_id, identity, identities)
         return identities
