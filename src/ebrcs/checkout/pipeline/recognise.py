@@ -225,12 +225,13 @@ class TrackRecogniser:
             track_id = int(track_id)
             if track_id in self._decided:
                 continue
-            waiting = self._tracks.get(track_id)
-            if waiting is not None and waiting.pending is not None:
-                waiting.waited += 1  # a held box counts too: the item is still there
+            track = self._tracks.get(track_id)
+            if track is not None and track.pending is not None:
+                track.waited += 1  # a held box counts too: the item is still there
             if is_held:
                 continue
-            track = self._tracks.setdefault(track_id, _Track())
+            if track is None:
+                track = self._tracks[track_id] = _Track()
             x0, y0, x1, y1 = (round(float(value)) for value in box)
             area = float((x1 - x0) * (y1 - y0))
             if area <= 0:
