@@ -112,4 +112,4 @@ def test_json_summary_leaves_out_an_unsure_item_taken_back_out() -> None:
     ]
     summary = summarise(events, {juice: "Juice"}, frames=50, fps=10.0)
     assert [item["t"] for item in summary["unsure"]] == [3.0]
-    assert [e["type"] for e in summary["events"]] == ["UNSURE", "UNSURE", "REMOVE"]
+    assert [e["type"] for e in summary["events"]] == ["UNSURE", "UNSURE", "UNSURE_REMOVED"]

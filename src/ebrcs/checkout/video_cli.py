@@ -52,7 +52,7 @@ def summarise(
         listed.append(
             {
                 "t": round(event.timestamp, 3),
-                "type": "UNSURE" if event.unsure else event.kind.value,
+                "type": _event_type(event),
                 "product": name,
                 "score": event.score,
             }
@@ -73,6 +73,13 @@ def summarise(
         "frames": frames,
         "fps": round(fps, 2),
     }
+
+
+def _event_type(event: CountEvent) -> str:
+    """The event's type as the live socket names it (UNSURE, UNSURE_REMOVED, or its kind)."""
+    if event.unsure:
+        return "UNSURE"
+    return "UNSURE_REMOVED" if event.withdraws is not None else event.kind.value
 
 
 def checkout_video(
